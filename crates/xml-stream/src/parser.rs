@@ -1,0 +1,347 @@
+//! Incremental stream parser: bytes in, a header and complete top-level elements out.
+//!
+//! Built on `rxml::Parser`, which enforces well-formedness and namespace well-formedness and
+//! refuses the constructs RFC 6120 §11.1 forbids. On top of it this module enforces the
+//! limits rxml does not know about (stanza size, nesting depth, attribute count) and turns each
+//! depth-1 element into a `minidom::Element` the moment its end tag arrives.
+
+use std::fmt;
+
+use minidom::Element;
+use rxml::error::EndOrError;
+use rxml::{Event, Parse, RawEvent, RawParser, WithOptions};
+
+use crate::error::{StreamError, StreamErrorCondition};
+use crate::header::StreamHeader;
+use crate::ns;
+
+/// Limits that bound what one peer can make us hold in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest top-level element, in bytes as received.
+    pub max_stanza_bytes: usize,
+    /// Deepest element nesting inside a stanza (the stanza itself is depth 1).
+    pub max_depth: usize,
+    /// Most attributes on one element.
+    pub max_attributes: usize,
+    /// Largest stream header, in bytes.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_stanza_bytes: 256 * 1024,
+            max_depth: 48,
+            max_attributes: 64,
+            max_header_bytes: 4096,
+        }
+    }
+}
+
+/// What the parser produces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent {
+    /// The opening `<stream:stream>` tag.
+    Header(StreamHeader),
+    /// A complete top-level element (stanza, `<stream:features/>`, `<starttls/>`, …).
+    Stanza(Element),
+    /// `</stream:stream>`.
+    Footer,
+}
+
+/// Why the stream cannot go on; each maps onto one stream error condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// Malformed XML (RFC 6120 §4.9.3.13).
+    NotWellFormed(String),
+    /// A comment, processing instruction, DTD or entity declaration (§4.9.3.18, §11.1).
+    RestrictedXml(String),
+    /// A limit was exceeded (§4.9.3.14).
+    PolicyViolation(String),
+    /// The root element is not `<stream:stream>` in the streams namespace (§4.9.3.10).
+    InvalidNamespace(String),
+    /// Character data at the stream level (§4.9.3.1).
+    BadFormat(String),
+}
+
+impl ParseError {
+    /// The stream error condition that answers this fault.
+    pub fn condition(&self) -> StreamErrorCondition {
+        match self {
+            ParseError::NotWellFormed(_) => StreamErrorCondition::NotWellFormed,
+            ParseError::RestrictedXml(_) => StreamErrorCondition::RestrictedXml,
+            ParseError::PolicyViolation(_) => StreamErrorCondition::PolicyViolation,
+            ParseError::InvalidNamespace(_) => StreamErrorCondition::InvalidNamespace,
+            ParseError::BadFormat(_) => StreamErrorCondition::BadFormat,
+        }
+    }
+
+    fn detail(&self) -> &str {
+        match self {
+            ParseError::NotWellFormed(s)
+            | ParseError::RestrictedXml(s)
+            | ParseError::PolicyViolation(s)
+            | ParseError::InvalidNamespace(s)
+            | ParseError::BadFormat(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.condition(), self.detail())
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<ParseError> for StreamError {
+    fn from(e: ParseError) -> Self {
+        let condition = e.condition();
+        let text = match e {
+            ParseError::NotWellFormed(s)
+            | ParseError::RestrictedXml(s)
+            | ParseError::PolicyViolation(s)
+            | ParseError::InvalidNamespace(s)
+            | ParseError::BadFormat(s) => s,
+        };
+        StreamError::with_text(condition, text)
+    }
+}
+
+/// The incremental parser for one stream (reset on every stream restart).
+pub struct StreamParser {
+    parser: rxml::Parser,
+    limits: Limits,
+    /// Bytes of the header seen so far; needed because `rxml::Parser` hides the namespace
+    /// declarations, and the header's default namespace tells stream types apart.
+    header_bytes: Option<Vec<u8>>,
+    /// Elements of the stanza being built, outermost first.
+    open: Vec<Element>,
+    stanza_bytes: usize,
+    /// Content namespace rewritten at parse time (for example `jabber:component:accept` to the
+    /// canonical `jabber:client`), so the rest of the server sees one stanza namespace.
+    namespace_alias: Option<(String, String)>,
+    failed: Option<ParseError>,
+    ended: bool,
+}
+
+impl StreamParser {
+    pub fn new(limits: Limits) -> Self {
+        StreamParser {
+            parser: new_rxml_parser(),
+            limits,
+            header_bytes: Some(Vec::new()),
+            open: Vec::new(),
+            stanza_bytes: 0,
+            namespace_alias: None,
+            failed: None,
+            ended: false,
+        }
+    }
+
+    /// Rewrites elements in namespace `from` to namespace `to` as they are parsed.
+    pub fn set_namespace_alias(&mut self, from: &str, to: &str) {
+        self.namespace_alias = Some((from.to_owned(), to.to_owned()));
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Starts a new stream on the same connection (after STARTTLS or SASL success).
+    pub fn reset(&mut self) {
+        let alias = self.namespace_alias.take();
+        *self = StreamParser::new(self.limits);
+        self.namespace_alias = alias;
+    }
+
+    /// Whether `</stream:stream>` has been seen.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Parses from `data` until one event is complete, leaving the rest of `data` unconsumed.
+    /// `Ok(None)` means everything was consumed and more input is needed.
+    pub fn next_event(&mut self, data: &mut &[u8]) -> Result<Option<StreamEvent>, ParseError> {
+        if let Some(e) = &self.failed {
+            return Err(e.clone());
+        }
+        match self.next_event_inner(data) {
+            Err(e) => {
+                self.failed = Some(e.clone());
+                Err(e)
+            }
+            ok => ok,
+        }
+    }
+
+    fn next_event_inner(&mut self, data: &mut &[u8]) -> Result<Option<StreamEvent>, ParseError> {
+        loop {
+            if self.ended {
+                if data.iter().all(u8::is_ascii_whitespace) {
+                    *data = &[];
+                    return Ok(None);
+                }
+                return Err(ParseError::NotWellFormed("data after the stream footer".into()));
+            }
+            let before: &[u8] = data;
+            let result = self.parser.parse(data, false);
+            if let Some(buf) = &mut self.header_bytes {
+                let consumed = &before[..before.len() - data.len()];
+                if buf.len() + consumed.len() > self.limits.max_header_bytes {
+                    return Err(ParseError::PolicyViolation("stream header too large".into()));
+                }
+                buf.extend_from_slice(consumed);
+            }
+            let event = match result {
+                Ok(Some(event)) => event,
+                Ok(None) | Err(EndOrError::NeedMoreData) => return Ok(None),
+                Err(EndOrError::Error(e)) => return Err(classify(e, before)),
+            };
+            if let Some(out) = self.handle(event)? {
+                return Ok(Some(out));
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event) -> Result<Option<StreamEvent>, ParseError> {
+        let at_stream_level = self.open.is_empty();
+        match event {
+            Event::XmlDeclaration(..) => Ok(None),
+            Event::StartElement(_, (element_ns, name), attrs) if self.header_bytes.is_some() => {
+                if element_ns.as_str() != ns::STREAMS || name.as_str() != "stream" {
+                    return Err(ParseError::InvalidNamespace(format!(
+                        "root element is {{{}}}{} instead of the stream element",
+                        element_ns.as_str(),
+                        name.as_str()
+                    )));
+                }
+                let raw = self.header_bytes.take().unwrap_or_default();
+                let mut header = declarations(&raw);
+                for ((attr_ns, attr_name), value) in attrs.into_iter() {
+                    let slot = match (attr_ns.as_str(), attr_name.as_str()) {
+                        ("", "to") => &mut header.to,
+                        ("", "from") => &mut header.from,
+                        ("", "id") => &mut header.id,
+                        ("", "version") => &mut header.version,
+                        (ns::XML, "lang") => &mut header.lang,
+                        _ => continue,
+                    };
+                    *slot = Some(value);
+                }
+                Ok(Some(StreamEvent::Header(header)))
+            }
+            Event::StartElement(metrics, (element_ns, name), attrs) => {
+                if at_stream_level {
+                    self.stanza_bytes = 0;
+                }
+                self.count(metrics.len())?;
+                if self.open.len() + 1 > self.limits.max_depth {
+                    return Err(ParseError::PolicyViolation("elements nested too deeply".into()));
+                }
+                if attrs.len() > self.limits.max_attributes {
+                    return Err(ParseError::PolicyViolation("too many attributes".into()));
+                }
+                let element_ns = match &self.namespace_alias {
+                    Some((from, to)) if element_ns.as_str() == from => to.clone(),
+                    _ => element_ns.as_str().to_owned(),
+                };
+                let mut element = Element::bare(name.as_str(), element_ns);
+                *element.attrs_mut() = attrs;
+                self.open.push(element);
+                Ok(None)
+            }
+            Event::Text(metrics, text) => {
+                if at_stream_level {
+                    if text.chars().all(|c| c.is_ascii_whitespace()) {
+                        return Ok(None); // whitespace keepalive
+                    }
+                    return Err(ParseError::BadFormat("character data at the stream level".into()));
+                }
+                self.count(metrics.len())?;
+                if let Some(top) = self.open.last_mut() {
+                    top.append_text_node(text);
+                }
+                Ok(None)
+            }
+            Event::EndElement(metrics) => {
+                let Some(done) = self.open.pop() else {
+                    self.ended = true;
+                    return Ok(Some(StreamEvent::Footer));
+                };
+                self.count(metrics.len())?;
+                match self.open.last_mut() {
+                    Some(parent) => {
+                        parent.append_child(done);
+                        Ok(None)
+                    }
+                    None => Ok(Some(StreamEvent::Stanza(done))),
+                }
+            }
+        }
+    }
+
+    fn count(&mut self, bytes: usize) -> Result<(), ParseError> {
+        self.stanza_bytes += bytes;
+        if self.stanza_bytes > self.limits.max_stanza_bytes {
+            return Err(ParseError::PolicyViolation(format!(
+                "stanza larger than {} bytes",
+                self.limits.max_stanza_bytes
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn new_rxml_parser() -> rxml::Parser {
+    let mut parser = rxml::Parser::with_options(rxml::parser::Options::default());
+    // Text is handed over as it arrives, so size accounting sees it at once.
+    parser.set_text_buffering(false);
+    parser
+}
+
+/// Maps an rxml error onto the stream error RFC 6120 asks for.
+fn classify(e: rxml::Error, chunk: &[u8]) -> ParseError {
+    let detail = e.to_string();
+    match e {
+        rxml::Error::RestrictedXml(what) if what.contains("long") => {
+            ParseError::PolicyViolation(detail)
+        }
+        rxml::Error::RestrictedXml(_) => ParseError::RestrictedXml(detail),
+        // `<!` followed by a letter can only start a DTD or one of its declarations, which
+        // rxml reports as a syntax error.
+        _ if chunk
+            .windows(3)
+            .any(|w| w[0] == b'<' && w[1] == b'!' && w[2].is_ascii_uppercase()) =>
+        {
+            ParseError::RestrictedXml("DTDs and entity declarations are not allowed".into())
+        }
+        _ => ParseError::NotWellFormed(detail),
+    }
+}
+
+/// Reads the namespace declarations of the stream header from its raw bytes.
+fn declarations(raw: &[u8]) -> StreamHeader {
+    let mut header = StreamHeader::default();
+    let mut parser = RawParser::new();
+    let mut data = raw;
+    loop {
+        match parser.parse(&mut data, false) {
+            Ok(Some(RawEvent::Attribute(_, (prefix, name), value))) => match prefix {
+                None if name.as_str() == "xmlns" => header.default_ns = Some(value),
+                Some(p) if p.as_str() == "xmlns" && name.as_str() != "stream" => {
+                    header.prefixes.push((name.as_str().to_owned(), value))
+                }
+                _ => {}
+            },
+            Ok(Some(RawEvent::ElementHeadClose(..))) | Ok(None) | Err(_) => return header,
+            Ok(Some(_)) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
