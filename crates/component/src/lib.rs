@@ -1,0 +1,14 @@
+//! jabberd2's component protocol (namespace `http://jabberd.jabberstudio.org/ns/component/1.0`).
+//!
+//! - [`wire`]: the packets as types — `bind`, `unbind`, `route`, `throttle` and the router's
+//!   presence advertisements — with parsing and serialisation;
+//! - [`route_error`]: the HTTP-like codes bounced routes carry, and the stanza errors they mean;
+//! - [`connector`]: the client side, used by every Starling daemon and by third-party
+//!   components: connect, STARTTLS, SASL, bind, exchange packets, reconnect and re-bind.
+
+pub mod connector;
+pub mod route_error;
+pub mod wire;
+
+pub use connector::{Component, ConnectorConfig, Event, SendError};
+pub use wire::{Bind, Packet, Route, RouteKind};

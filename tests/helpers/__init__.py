@@ -1,0 +1,22 @@
+"""Test harness for Starling's integration tests (pytest + slixmpp + Debian's jabberd2).
+
+Modules:
+  ports      free loopback ports
+  process    start/watch/stop a daemon, logs captured to files
+  starling   Starling binaries, TOML config writer, starling-router launcher
+  jabberd2   jabberd2 router/sm/c2s configs (templates in tests/jabberd2/) and launcher
+  rawxmpp    raw-socket XML stream client (stream errors, readiness probes)
+  xmpp       slixmpp: in-band registration, chat clients, XEP-0114 components, run_async
+"""
+
+# Stanza error condition our router puts into the stanza it hands back to an XEP-0114 component
+# whose packet was bounced for a spoofed `from` (the router-level bounce is error='401').
+# jabberd2's router would say service-unavailable here; Starling's answer is decided by the lead.
+SPOOF_CONDITION = "not-allowed"
+
+# Stanza error type for that bounce.
+SPOOF_ERROR_TYPE = "cancel"
+
+# Stream error conditions for refused XEP-0114 components (RFC 6120 §4.9.3, XEP-0114 §3).
+WRONG_SECRET_CONDITION = "not-authorized"
+UNKNOWN_NAME_CONDITION = "host-unknown"
