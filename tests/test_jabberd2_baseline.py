@@ -7,7 +7,10 @@ so if this passes and that fails, the difference is our router.
 
 from __future__ import annotations
 
-from helpers.xmpp import chat_client, register_account, run_async
+import pytest
+
+from helpers.process import ProcessError
+from helpers.xmpp import LoginFailed, chat_client, register_account, run_async
 
 DOMAIN = "localhost"
 
@@ -52,10 +55,6 @@ def test_jabberd2_alone_register_and_chat(jabberd2):
 
 def test_wrong_password_is_refused(jabberd2):
     """Sanity check of the harness itself: a bad password fails the login (bounded, no hang)."""
-    import pytest
-
-    from helpers.xmpp import LoginFailed
-
     suite = jabberd2(domain=DOMAIN).start(with_router=True)
 
     async def scenario():
@@ -65,3 +64,15 @@ def test_wrong_password_is_refused(jabberd2):
                 pass
 
     run_async(scenario(), timeout=60)
+
+
+def test_sm_with_wrong_router_password_gives_up(jabberd2):
+    """Harness check for the interop test's negative case: jabberd2's sm, refused by the router's
+    DIGEST-MD5, retries (router.retry.init) and exits without ever being ready."""
+    suite = jabberd2(domain=DOMAIN)
+    suite.start_router()
+    suite.router_password = "not-the-password"  # the router keeps the right one
+    with pytest.raises(ProcessError):
+        suite.start_sm(timeout=15)
+    assert "ready for sessions" not in suite.sm.output()
+    assert "Authentication failed" in suite.sm.output()

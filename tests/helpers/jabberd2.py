@@ -11,7 +11,6 @@ from __future__ import annotations
 import glob
 import gzip
 import os
-import shutil
 import sqlite3
 import string
 from pathlib import Path
@@ -193,7 +192,3 @@ class Jabberd2:
         self.start_sm(timeout)
         self.start_c2s(timeout)
         return self
-
-
-def have_jabberd2() -> bool:
-    return missing_reason() is None and shutil.which(str(executable("router"))) is not None

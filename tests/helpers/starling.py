@@ -62,8 +62,10 @@ def _emit(table: Mapping[str, Any], path: list[str], out: list[str]) -> None:
             out.append(f"{_key(k)} = {_value(v)}")
     for k, v in table.items():
         if _is_table(v):
-            out.append("")
-            out.append("[" + ".".join(_key(p) for p in path + [k]) + "]")
+            has_values = not v or any(not _is_table(x) and not _is_table_array(x) for x in v.values())
+            if has_values:  # a table holding only sub-tables needs no header of its own
+                out.append("")
+                out.append("[" + ".".join(_key(p) for p in path + [k]) + "]")
             _emit(v, path + [k], out)
         elif _is_table_array(v):
             for item in v:

@@ -1,1 +1,135 @@
-fn main() {}
+//! The `starlingctl` command line.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use starlingctl::router_toml::Added;
+use starlingctl::{component, init, up, CtlError};
+
+/// Administration of a Starling XMPP server: write its config, add components, run the daemons.
+#[derive(Debug, Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start every daemon that has a config file in the etc directory (router first), label and
+    /// forward their output, pass on SIGHUP and SIGTERM, and restart a daemon that dies.
+    Up {
+        /// Directory holding router.toml, c2s.toml, sm.toml, s2s.toml, resolver.toml.
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+    /// Write a complete, commented etc directory for a new domain (never overwrites a file).
+    Init {
+        /// The XMPP domain to serve, e.g. example.org.
+        #[arg(long)]
+        domain: String,
+        /// The address the daemons listen on (default: loopback only).
+        #[arg(long, default_value = "127.0.0.1")]
+        listen: IpAddr,
+        /// Where to write the files.
+        #[arg(long, visible_alias = "etc", default_value = "./etc")]
+        dir: PathBuf,
+        /// Let clients create accounts in-band (XEP-0077). Recorded in c2s.toml, which init writes
+        /// once starling-c2s exists; it changes nothing until then.
+        #[arg(long)]
+        allow_registration: bool,
+    },
+    /// XEP-0114 components (gateways, group chat, bots) allowed on the router's port.
+    Component {
+        #[command(subcommand)]
+        command: ComponentCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ComponentCommand {
+    /// Add a component name and its shared secret to router.toml (comments kept).
+    Add {
+        /// The component's domain, e.g. muc.example.org.
+        name: String,
+        /// The shared secret the component authenticates with; generated and printed if omitted.
+        #[arg(long)]
+        secret: Option<String>,
+        /// Replace the secret of a component that is already there.
+        #[arg(long)]
+        force: bool,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    daemon::report(match cli.command {
+        Command::Up { etc } => run_up(&etc),
+        Command::Init {
+            domain,
+            listen,
+            dir,
+            allow_registration,
+        } => run_init(init::InitOptions {
+            domain,
+            listen,
+            dir,
+            allow_registration,
+        }),
+        Command::Component {
+            command:
+                ComponentCommand::Add {
+                    name,
+                    secret,
+                    force,
+                    etc,
+                },
+        } => run_component_add(&etc, &name, secret.as_deref(), force),
+    })
+}
+
+fn run_up(etc: &std::path::Path) -> Result<(), CtlError> {
+    // One thread is plenty for a supervisor, and spawning every daemon from the same thread is
+    // what makes their parent-death signal reliable (it fires when the spawning thread exits).
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CtlError::new(format_args!("cannot start the runtime: {e}")))?;
+    runtime.block_on(up::run(etc))
+}
+
+fn run_init(options: init::InitOptions) -> Result<(), CtlError> {
+    let written = init::run(&options)?;
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    let dir = options.dir.display();
+    println!("start the suite with: starlingctl up --etc {dir}");
+    Ok(())
+}
+
+fn run_component_add(
+    etc: &std::path::Path,
+    name: &str,
+    secret: Option<&str>,
+    force: bool,
+) -> Result<(), CtlError> {
+    let done = component::add(etc, name, secret, force)?;
+    let verb = match done.added {
+        Added::New => "added component",
+        Added::Replaced => "replaced the secret of component",
+    };
+    println!("{verb} {} in {}", done.name, done.file.display());
+    if let Some(secret) = done.generated_secret {
+        println!("secret: {secret}  (give it to the component)");
+    }
+    println!(
+        "the router applies it on SIGHUP: `kill -HUP <starling-router pid>`, or send SIGHUP to \
+         `starlingctl up`, which passes it on"
+    );
+    Ok(())
+}

@@ -21,7 +21,10 @@ where
     F: Future<Output = Result<(), E>>,
     E: Display,
 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => return report::<std::io::Error>(Err(e)),
     };

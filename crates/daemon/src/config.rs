@@ -39,7 +39,11 @@ enum Kind {
 impl ConfigError {
     /// A semantic error found by a daemon after loading, e.g. `ConfigError::new(path,
     /// "tls.key", "set without tls.certificate")`.
-    pub fn new(file: impl Into<PathBuf>, key: impl Into<String>, problem: impl fmt::Display) -> Self {
+    pub fn new(
+        file: impl Into<PathBuf>,
+        key: impl Into<String>,
+        problem: impl fmt::Display,
+    ) -> Self {
         ConfigError {
             file: file.into(),
             kind: Kind::Key {
@@ -185,8 +189,9 @@ fn toml_key(key: &str) -> String {
     }
 }
 
-/// 1-based line and column (in characters) of the start of `span` in `text`.
-fn line_column(text: &str, span: Range<usize>) -> (usize, usize) {
+/// 1-based line and column (in characters) of the start of `span` in `text`, for tools that
+/// report positions in TOML they parsed themselves (starlingctl's `toml_edit` edits).
+pub fn line_column(text: &str, span: Range<usize>) -> (usize, usize) {
     let start = span.start.min(text.len());
     // A span may in principle point inside a multi-byte character; back up to a boundary.
     let start = (0..=start)
@@ -307,7 +312,10 @@ mod tests {
     #[test]
     fn wrong_type_in_array_names_index() {
         let e = err("listen = [\"a\", 5]\n");
-        assert!(e.starts_with("etc/router.toml: listen[1]: invalid type"), "{e}");
+        assert!(
+            e.starts_with("etc/router.toml: listen[1]: invalid type"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -27,9 +27,12 @@ impl LogReload {
     /// Replaces the filter (an `EnvFilter` directive string such as `info,router=debug`), unless
     /// `RUST_LOG` is set, which keeps precedence. An invalid directive leaves the filter unchanged.
     pub fn set_filter(&self, filter: &str) -> Result<(), String> {
-        let new = EnvFilter::try_new(filter).map_err(|e| format!("invalid log filter {filter:?}: {e}"))?;
+        let new = EnvFilter::try_new(filter)
+            .map_err(|e| format!("invalid log filter {filter:?}: {e}"))?;
         if self.from_env {
-            tracing::debug!("{ENV} is set; keeping it rather than the configured log filter {filter:?}");
+            tracing::debug!(
+                "{ENV} is set; keeping it rather than the configured log filter {filter:?}"
+            );
             return Ok(());
         }
         self.handle.reload(new).map_err(|e| e.to_string())
@@ -48,7 +51,10 @@ pub fn init(default_filter: &str) -> LogReload {
         .with_target(true)
         .with_level(true);
     // An error only means a subscriber is already installed, which is fine for tests.
-    let _ = tracing_subscriber::registry().with(filter).with(fmt).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .try_init();
     LogReload { handle, from_env }
 }
 
@@ -110,7 +116,10 @@ mod tests {
         });
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert!(!text.contains("hidden"), "{text}");
-        assert!(text.contains("DEBUG daemon::logging::tests: shown"), "{text}");
+        assert!(
+            text.contains("DEBUG daemon::logging::tests: shown"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -52,9 +52,14 @@ mod tests {
         let mut signals = Signals::new().unwrap();
         let pid = std::process::id().to_string();
         for (name, expected) in [("-HUP", Signal::Reload), ("-INT", Signal::Shutdown)] {
-            let status = std::process::Command::new("kill").args([name, &pid]).status().unwrap();
+            let status = std::process::Command::new("kill")
+                .args([name, &pid])
+                .status()
+                .unwrap();
             assert!(status.success());
-            let got = tokio::time::timeout(Duration::from_secs(10), signals.recv()).await.unwrap();
+            let got = tokio::time::timeout(Duration::from_secs(10), signals.recv())
+                .await
+                .unwrap();
             assert_eq!(got, expected);
         }
     }

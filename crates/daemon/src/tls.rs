@@ -73,7 +73,12 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsEr
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()
         .with_single_cert(chain, private)
-        .map_err(|e| TlsError::file(key, format_args!("cannot be used with {}: {e}", cert.display())))?;
+        .map_err(|e| {
+            TlsError::file(
+                key,
+                format_args!("cannot be used with {}: {e}", cert.display()),
+            )
+        })?;
     Ok(Arc::new(config))
 }
 
@@ -85,9 +90,9 @@ pub fn client_config(trust: Option<&Path>) -> Result<Arc<ClientConfig>, TlsError
     match trust {
         Some(file) => {
             for cert in load_certificates(file)? {
-                roots
-                    .add(cert)
-                    .map_err(|e| TlsError::file(file, format_args!("unusable as a trust anchor: {e}")))?;
+                roots.add(cert).map_err(|e| {
+                    TlsError::file(file, format_args!("unusable as a trust anchor: {e}"))
+                })?;
             }
         }
         None => {
@@ -111,10 +116,16 @@ pub fn client_config(trust: Option<&Path>) -> Result<Arc<ClientConfig>, TlsError
 /// pinned the certificate keep trusting it across restarts. The key is written with mode 0600.
 pub fn ensure_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, PathBuf), TlsError> {
     let Some(first) = names.first() else {
-        return Err(TlsError::file(dir, "no name to put in a self-signed certificate"));
+        return Err(TlsError::file(
+            dir,
+            "no name to put in a self-signed certificate",
+        ));
     };
     if first.is_empty() || first.starts_with('.') || first.contains(['/', '\0']) {
-        return Err(TlsError::file(dir, format_args!("{first:?} cannot name a certificate file")));
+        return Err(TlsError::file(
+            dir,
+            format_args!("{first:?} cannot name a certificate file"),
+        ));
     }
     let cert_path = dir.join(format!("{first}.crt"));
     let key_path = dir.join(format!("{first}.key"));
@@ -122,8 +133,18 @@ pub fn ensure_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, Path
         (true, true) => return Ok((cert_path, key_path)),
         (false, false) => {}
         // Never overwrite half of a pair: the other half may be a real, hand-installed file.
-        (true, false) => return Err(TlsError::file(&key_path, format_args!("missing, but {} exists", cert_path.display()))),
-        (false, true) => return Err(TlsError::file(&cert_path, format_args!("missing, but {} exists", key_path.display()))),
+        (true, false) => {
+            return Err(TlsError::file(
+                &key_path,
+                format_args!("missing, but {} exists", cert_path.display()),
+            ))
+        }
+        (false, true) => {
+            return Err(TlsError::file(
+                &cert_path,
+                format_args!("missing, but {} exists", key_path.display()),
+            ))
+        }
     }
 
     fs::create_dir_all(dir).map_err(|e| TlsError::file(dir, format_args!("cannot create: {e}")))?;
@@ -131,7 +152,11 @@ pub fn ensure_self_signed(dir: &Path, names: &[String]) -> Result<(PathBuf, Path
     // Written under temporary names and renamed, so that a crash mid-write never leaves a
     // truncated file that the next start would "reuse"; the key goes first so that a cert on
     // disk always has its key.
-    write_atomically(&key_path, generated.signing_key.serialize_pem().as_bytes(), 0o600)?;
+    write_atomically(
+        &key_path,
+        generated.signing_key.serialize_pem().as_bytes(),
+        0o600,
+    )?;
     write_atomically(&cert_path, generated.cert.pem().as_bytes(), 0o644)?;
     tracing::info!(cert = %cert_path.display(), key = %key_path.display(), "generated a self-signed certificate for {}", names.join(", "));
     Ok((cert_path, key_path))
@@ -207,21 +232,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.crt");
         let e = server_config(&missing, &missing).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}: cannot read", missing.display())), "{e}");
+        assert!(
+            e.starts_with(&format!("{}: cannot read", missing.display())),
+            "{e}"
+        );
 
         let garbage = dir.path().join("garbage.pem");
         fs::write(&garbage, "not pem at all\n").unwrap();
         let e = client_config(Some(&garbage)).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}: no PEM certificate", garbage.display())), "{e}");
+        assert!(
+            e.starts_with(&format!("{}: no PEM certificate", garbage.display())),
+            "{e}"
+        );
 
         let (cert, _) = ensure_self_signed(dir.path(), &["a.test".into()]).unwrap();
         let e = server_config(&cert, &garbage).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}: no PEM private key", garbage.display())), "{e}");
+        assert!(
+            e.starts_with(&format!("{}: no PEM private key", garbage.display())),
+            "{e}"
+        );
 
         // The key of another certificate.
         let (_, other_key) = ensure_self_signed(dir.path(), &["b.test".into()]).unwrap();
         let e = server_config(&cert, &other_key).unwrap_err().to_string();
-        assert!(e.starts_with(&format!("{}: cannot be used with", other_key.display())), "{e}");
+        assert!(
+            e.starts_with(&format!("{}: cannot be used with", other_key.display())),
+            "{e}"
+        );
     }
 
     /// A client trusting the generated certificate completes a handshake with a server using it,

@@ -1,6 +1,7 @@
 //! One authenticated connection, as the delivery tree and other connections see it.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use bytes::Bytes;
@@ -34,6 +35,9 @@ pub struct Link {
     held: Mutex<Option<Held>>,
     max_queue_bytes: usize,
     closed: CancellationToken,
+    /// Set when the component was dropped for not reading: its socket is full, so waiting for
+    /// its writer to flush would wait for nothing.
+    stuck: AtomicBool,
 }
 
 #[derive(Default)]
@@ -61,6 +65,7 @@ impl Link {
             held: Mutex::new(None),
             max_queue_bytes,
             closed: CancellationToken::new(),
+            stuck: AtomicBool::new(false),
         }
     }
 
@@ -84,18 +89,24 @@ impl Link {
     /// queue under the limit is disconnected: holding more would let one stuck peer grow the
     /// router without bound.
     pub fn deliver(&self, bytes: Bytes) {
-        {
-            let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(held) = held.as_mut() {
-                if held.bytes + bytes.len() <= self.max_queue_bytes {
+        // Closing: whatever is still routed here before the tree forgets it goes nowhere.
+        if self.closed.is_cancelled() {
+            return;
+        }
+        let held_overflows = {
+            let mut guard = self.held.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_mut() {
+                Some(held) if held.bytes + bytes.len() <= self.max_queue_bytes => {
                     held.bytes += bytes.len();
                     held.packets.push(bytes);
                     return;
                 }
-                drop(held);
-                self.overflow();
-                return;
+                Some(_) => true,
+                None => false,
             }
+        };
+        if held_overflows {
+            return self.overflow();
         }
         match self.outbox.send(bytes) {
             Ok(()) => {}
@@ -147,7 +158,13 @@ impl Link {
         self.closed.cancel();
     }
 
+    /// Whether the component was dropped for not reading.
+    pub fn is_stuck(&self) -> bool {
+        self.stuck.load(Ordering::Relaxed)
+    }
+
     fn overflow(&self) {
+        self.stuck.store(true, Ordering::Relaxed);
         tracing::warn!(
             link = self.id,
             account = %self.account,

@@ -158,8 +158,9 @@ impl Session<'_> {
             Ok(Packet::Unbind { name, .. }) => self.unbind(name),
             Ok(Packet::Route(route)) => self.route(route),
             Ok(Packet::Throttle) => {
-                self.link.toggle_throttle();
+                // The echo first: when held packets are released they follow it.
                 self.link.reply(&Packet::Throttle.to_element());
+                self.link.toggle_throttle();
             }
             Ok(Packet::Presence { .. }) => {
                 tracing::debug!(link = self.link.id, "ignoring a presence from a component");

@@ -183,7 +183,7 @@ impl Router {
         routing::run(&self, &link, reader).await;
         // Let the writer flush what is queued (a stream error, the footer), but not forever.
         let abort = writer.abort_handle();
-        if tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        if link.is_stuck() || tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
             abort.abort();
         }
         tracing::info!(link = id, account = %link.account, "component disconnected");

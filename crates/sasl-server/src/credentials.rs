@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::prep::saslprep;
-use crate::{Failure, ScramHash, random};
+use crate::{random, Failure, ScramHash};
 
 /// The lowest iteration count [`ScramCredentials::generate`] will use (RFC 7677 §4 minimum).
 pub const MIN_ITERATIONS: u32 = 4096;
@@ -37,7 +37,12 @@ impl ScramCredentials {
     ///
     /// Fails with `malformed-request` if the password does not survive SASLprep or is empty,
     /// the salt is empty, or `iterations` is zero.
-    pub fn derive(hash: ScramHash, password: &str, salt: &[u8], iterations: u32) -> Result<Self, Failure> {
+    pub fn derive(
+        hash: ScramHash,
+        password: &str,
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<Self, Failure> {
         let password = saslprep(password)?;
         if salt.is_empty() {
             return Err(Failure::MalformedRequest);
@@ -101,7 +106,12 @@ pub(crate) struct SaltedKeys {
 
 impl SaltedKeys {
     /// `prepared` must already be SASLprepped.
-    pub(crate) fn compute(hash: ScramHash, prepared: &str, salt: &[u8], iterations: u32) -> Result<Self, Failure> {
+    pub(crate) fn compute(
+        hash: ScramHash,
+        prepared: &str,
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<Self, Failure> {
         let salted = hash.hi(prepared.as_bytes(), salt, iterations)?;
         Ok(SaltedKeys {
             client_key: hash.hmac(&salted, b"Client Key")?,

@@ -58,13 +58,20 @@ impl ScramHash {
     }
 
     /// Hi(password, salt, iterations): PBKDF2 with HMAC as PRF and one output block.
-    pub(crate) fn hi(&self, password: &[u8], salt: &[u8], iterations: u32) -> Result<Vec<u8>, Failure> {
+    pub(crate) fn hi(
+        &self,
+        password: &[u8],
+        salt: &[u8],
+        iterations: u32,
+    ) -> Result<Vec<u8>, Failure> {
         if iterations == 0 {
             return Err(Failure::MalformedRequest);
         }
         let mut out = vec![0u8; self.output_len()];
         let ok = match self {
-            ScramHash::Sha1 => pbkdf2::pbkdf2::<Hmac<sha1::Sha1>>(password, salt, iterations, &mut out),
+            ScramHash::Sha1 => {
+                pbkdf2::pbkdf2::<Hmac<sha1::Sha1>>(password, salt, iterations, &mut out)
+            }
             ScramHash::Sha256 => {
                 pbkdf2::pbkdf2::<Hmac<sha2::Sha256>>(password, salt, iterations, &mut out)
             }
@@ -81,7 +88,8 @@ fn hmac_with<D: EagerHash>(key: &[u8], data: &[u8]) -> Result<Vec<u8>, Failure>
 where
     Hmac<D>: KeyInit + Mac,
 {
-    let mut mac = <Hmac<D> as KeyInit>::new_from_slice(key).map_err(|_| Failure::TemporaryAuthFailure)?;
+    let mut mac =
+        <Hmac<D> as KeyInit>::new_from_slice(key).map_err(|_| Failure::TemporaryAuthFailure)?;
     mac.update(data);
     Ok(mac.finalize().into_bytes().to_vec())
 }

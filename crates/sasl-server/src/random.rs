@@ -5,8 +5,8 @@
 
 use std::sync::OnceLock;
 
-use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
+use base64::Engine as _;
 
 use crate::hash::hmac_sha256;
 use crate::{Failure, ScramHash};
@@ -35,13 +35,20 @@ fn process_key() -> Result<&'static [u8], Failure> {
     let fresh = bytes(32)?;
     // A concurrent initialiser may have won the race; either value is fine, use the stored one.
     let _ = KEY.set(fresh);
-    KEY.get().map(Vec::as_slice).ok_or(Failure::TemporaryAuthFailure)
+    KEY.get()
+        .map(Vec::as_slice)
+        .ok_or(Failure::TemporaryAuthFailure)
 }
 
 /// A deterministic per-process pseudo-random value for `username`, used instead of real
 /// credentials so that an unknown user gets the same salt on every attempt (a changing salt
 /// would reveal that the account does not exist).
-pub(crate) fn derived(label: &str, hash: ScramHash, username: &str, len: usize) -> Result<Vec<u8>, Failure> {
+pub(crate) fn derived(
+    label: &str,
+    hash: ScramHash,
+    username: &str,
+    len: usize,
+) -> Result<Vec<u8>, Failure> {
     let mut input = Vec::with_capacity(label.len() + username.len() + 16);
     input.extend_from_slice(label.as_bytes());
     input.push(0);

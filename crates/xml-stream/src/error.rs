@@ -132,3 +132,145 @@ impl fmt::Display for StreamError {
 }
 
 impl std::error::Error for StreamError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::stanza_bytes;
+    use StreamErrorCondition::*;
+
+    const ALL: [StreamErrorCondition; 25] = [
+        BadFormat,
+        BadNamespacePrefix,
+        Conflict,
+        ConnectionTimeout,
+        HostGone,
+        HostUnknown,
+        ImproperAddressing,
+        InternalServerError,
+        InvalidFrom,
+        InvalidNamespace,
+        InvalidXml,
+        NotAuthorized,
+        NotWellFormed,
+        PolicyViolation,
+        RemoteConnectionFailed,
+        Reset,
+        ResourceConstraint,
+        RestrictedXml,
+        SeeOtherHost,
+        SystemShutdown,
+        UndefinedCondition,
+        UnsupportedEncoding,
+        UnsupportedFeature,
+        UnsupportedStanzaType,
+        UnsupportedVersion,
+    ];
+
+    /// Fails to compile when a condition is added without updating `ALL`.
+    #[allow(dead_code)]
+    fn all_is_complete(c: StreamErrorCondition) -> usize {
+        match c {
+            BadFormat | BadNamespacePrefix | Conflict | ConnectionTimeout | HostGone
+            | HostUnknown | ImproperAddressing | InternalServerError | InvalidFrom
+            | InvalidNamespace | InvalidXml | NotAuthorized | NotWellFormed | PolicyViolation
+            | RemoteConnectionFailed | Reset | ResourceConstraint | RestrictedXml
+            | SeeOtherHost | SystemShutdown | UndefinedCondition | UnsupportedEncoding
+            | UnsupportedFeature | UnsupportedStanzaType | UnsupportedVersion => ALL.len(),
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        let mut names: Vec<&str> = ALL.iter().map(|c| c.as_str()).collect();
+        for c in ALL {
+            assert_eq!(StreamErrorCondition::from_name(c.as_str()), Some(c));
+            assert_eq!(c.to_string(), c.as_str());
+        }
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), ALL.len());
+        assert_eq!(StreamErrorCondition::from_name("text"), None);
+        assert_eq!(StreamErrorCondition::from_name("Bad-Format"), None);
+        assert_eq!(NotWellFormed.as_str(), "not-well-formed");
+        assert_eq!(SeeOtherHost.as_str(), "see-other-host");
+    }
+
+    #[test]
+    fn element_round_trip_every_condition() {
+        for c in ALL {
+            for error in [
+                StreamError::new(c),
+                StreamError::with_text(c, format!("because of {c} & <more>")),
+                StreamError::with_text(c, ""),
+            ] {
+                let el = error.to_element();
+                assert!(el.is("error", ns::STREAMS));
+                assert_eq!(StreamError::from_element(&el), Some(error.clone()), "{c}");
+            }
+            assert_eq!(StreamError::from(c), StreamError::new(c));
+        }
+    }
+
+    #[test]
+    fn wire_format_matches_rfc_6120() {
+        let error = StreamError::with_text(NotWellFormed, "bad <xml>");
+        let bytes = stanza_bytes(&error.to_element(), Some(ns::CLIENT));
+        assert_eq!(
+            std::str::from_utf8(&bytes).unwrap(),
+            "<stream:error><not-well-formed xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+             <text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>bad &lt;xml&gt;</text>\
+             </stream:error>"
+        );
+        let bytes = stanza_bytes(&StreamError::new(Conflict).to_element(), None);
+        assert_eq!(
+            &bytes[..],
+            b"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>"
+        );
+    }
+
+    #[test]
+    fn from_received_elements() {
+        let parse = |xml: &str| -> Element { xml.parse().unwrap() };
+        // Text first, an application-specific condition, a language tag: all fine.
+        let el = parse(
+            "<error xmlns='http://etherx.jabber.org/streams'>\
+             <text xmlns='urn:ietf:params:xml:ns:xmpp-streams' xml:lang='en'>bye</text>\
+             <escape-your-data xmlns='urn:example:app'/>\
+             <host-gone xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></error>",
+        );
+        assert_eq!(
+            StreamError::from_element(&el),
+            Some(StreamError::with_text(HostGone, "bye"))
+        );
+        // An unknown condition is undefined-condition.
+        let el = parse(
+            "<error xmlns='http://etherx.jabber.org/streams'>\
+             <made-up xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></error>",
+        );
+        assert_eq!(
+            StreamError::from_element(&el),
+            Some(StreamError::new(UndefinedCondition))
+        );
+        // A condition in the wrong namespace does not count.
+        let el = parse(
+            "<error xmlns='http://etherx.jabber.org/streams'><conflict xmlns='urn:x'/></error>",
+        );
+        assert_eq!(
+            StreamError::from_element(&el),
+            Some(StreamError::new(UndefinedCondition))
+        );
+        // Not a stream error at all.
+        let el = parse("<error xmlns='jabber:client'><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></error>");
+        assert_eq!(StreamError::from_element(&el), None);
+    }
+
+    #[test]
+    fn display() {
+        assert_eq!(StreamError::new(Reset).to_string(), "reset");
+        assert_eq!(
+            StreamError::with_text(PolicyViolation, "too big").to_string(),
+            "policy-violation (too big)"
+        );
+    }
+}

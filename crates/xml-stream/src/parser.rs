@@ -119,6 +119,8 @@ pub struct StreamParser {
     header_bytes: Option<Vec<u8>>,
     /// Elements of the stanza being built, outermost first.
     open: Vec<Element>,
+    /// Bytes received since the stream was last between two top-level elements: the stanza
+    /// being built, including a start tag rxml is still accumulating.
     stanza_bytes: usize,
     /// Content namespace rewritten at parse time (for example `jabber:component:accept` to the
     /// canonical `jabber:client`), so the rest of the server sees one stanza namespace.
@@ -189,17 +191,25 @@ impl StreamParser {
             }
             let before: &[u8] = data;
             let result = self.parser.parse(data, false);
+            let consumed = &before[..before.len() - data.len()];
             if let Some(buf) = &mut self.header_bytes {
-                let consumed = &before[..before.len() - data.len()];
                 if buf.len() + consumed.len() > self.limits.max_header_bytes {
                     return Err(ParseError::PolicyViolation("stream header too large".into()));
                 }
                 buf.extend_from_slice(consumed);
+            } else {
+                // Counted as consumed rather than per event: rxml holds a start tag's
+                // attributes until the tag ends, so an endless start tag must be caught while
+                // it is still arriving.
+                self.stanza_bytes += consumed.len();
             }
             let event = match result {
                 Ok(Some(event)) => event,
-                Ok(None) | Err(EndOrError::NeedMoreData) => return Ok(None),
-                Err(EndOrError::Error(e)) => return Err(classify(e, before)),
+                Ok(None) | Err(EndOrError::NeedMoreData) => {
+                    self.check_size()?;
+                    return Ok(None);
+                }
+                Err(EndOrError::Error(e)) => return Err(classify(e, consumed.last().copied())),
             };
             if let Some(out) = self.handle(event)? {
                 return Ok(Some(out));
@@ -234,11 +244,8 @@ impl StreamParser {
                 }
                 Ok(Some(StreamEvent::Header(header)))
             }
-            Event::StartElement(metrics, (element_ns, name), attrs) => {
-                if at_stream_level {
-                    self.stanza_bytes = 0;
-                }
-                self.count(metrics.len())?;
+            Event::StartElement(_, (element_ns, name), attrs) => {
+                self.check_size()?;
                 if self.open.len() + 1 > self.limits.max_depth {
                     return Err(ParseError::PolicyViolation("elements nested too deeply".into()));
                 }
@@ -254,38 +261,43 @@ impl StreamParser {
                 self.open.push(element);
                 Ok(None)
             }
-            Event::Text(metrics, text) => {
+            Event::Text(_, text) => {
                 if at_stream_level {
                     if text.chars().all(|c| c.is_ascii_whitespace()) {
+                        self.stanza_bytes = 0;
                         return Ok(None); // whitespace keepalive
                     }
                     return Err(ParseError::BadFormat("character data at the stream level".into()));
                 }
-                self.count(metrics.len())?;
+                self.check_size()?;
                 if let Some(top) = self.open.last_mut() {
-                    top.append_text_node(text);
+                    // rxml hands text over in pieces that depend on how the input was split;
+                    // merge them so that the same stanza always gives the same element.
+                    top.append_text(text);
                 }
                 Ok(None)
             }
-            Event::EndElement(metrics) => {
+            Event::EndElement(_) => {
                 let Some(done) = self.open.pop() else {
                     self.ended = true;
                     return Ok(Some(StreamEvent::Footer));
                 };
-                self.count(metrics.len())?;
+                self.check_size()?;
                 match self.open.last_mut() {
                     Some(parent) => {
                         parent.append_child(done);
                         Ok(None)
                     }
-                    None => Ok(Some(StreamEvent::Stanza(done))),
+                    None => {
+                        self.stanza_bytes = 0;
+                        Ok(Some(StreamEvent::Stanza(done)))
+                    }
                 }
             }
         }
     }
 
-    fn count(&mut self, bytes: usize) -> Result<(), ParseError> {
-        self.stanza_bytes += bytes;
+    fn check_size(&self) -> Result<(), ParseError> {
         if self.stanza_bytes > self.limits.max_stanza_bytes {
             return Err(ParseError::PolicyViolation(format!(
                 "stanza larger than {} bytes",
@@ -303,19 +315,22 @@ fn new_rxml_parser() -> rxml::Parser {
     parser
 }
 
-/// Maps an rxml error onto the stream error RFC 6120 asks for.
-fn classify(e: rxml::Error, chunk: &[u8]) -> ParseError {
+/// Maps an rxml error onto the stream error RFC 6120 asks for. `last_byte` is the last byte
+/// rxml consumed, the one it failed on.
+fn classify(e: rxml::Error, last_byte: Option<u8>) -> ParseError {
     let detail = e.to_string();
     match e {
         rxml::Error::RestrictedXml(what) if what.contains("long") => {
             ParseError::PolicyViolation(detail)
         }
         rxml::Error::RestrictedXml(_) => ParseError::RestrictedXml(detail),
-        // `<!` followed by a letter can only start a DTD or one of its declarations, which
-        // rxml reports as a syntax error.
-        _ if chunk
-            .windows(3)
-            .any(|w| w[0] == b'<' && w[1] == b'!' && w[2].is_ascii_uppercase()) =>
+        // rxml fails on the byte after `<!` when it starts neither a comment nor a CDATA
+        // section; a capital letter there starts a DTD or one of its declarations
+        // (`<!DOCTYPE`, `<!ENTITY`, …). The `<!` may have come in an earlier chunk, so the
+        // failing byte is what tells.
+        rxml::Error::InvalidSyntax(what)
+            if what.starts_with("malformed cdata or comment")
+                && last_byte.is_some_and(|b| b.is_ascii_uppercase()) =>
         {
             ParseError::RestrictedXml("DTDs and entity declarations are not allowed".into())
         }

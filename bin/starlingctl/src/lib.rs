@@ -1,0 +1,14 @@
+//! starlingctl: administration of a Starling installation. The binary (`main.rs`) only parses
+//! the command line; each subcommand lives in its own module here.
+
+pub mod component;
+pub mod daemons;
+pub mod domain;
+pub mod error;
+pub mod files;
+pub mod init;
+pub mod router_toml;
+pub mod secret;
+pub mod up;
+
+pub use error::CtlError;
