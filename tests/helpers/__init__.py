@@ -11,11 +11,12 @@ Modules:
 
 # Stanza error condition our router puts into the stanza it hands back to an XEP-0114 component
 # whose packet was bounced for a spoofed `from` (the router-level bounce is error='401').
-# jabberd2's router would say service-unavailable here; Starling's answer is decided by the lead.
-SPOOF_CONDITION = "not-allowed"
+# jabberd2's router says service-unavailable here; Starling maps code 401 as jabberd2's own sm
+# does (crates/component/src/route_error.rs): improper credentials for that address.
+SPOOF_CONDITION = "not-authorized"
 
-# Stanza error type for that bounce.
-SPOOF_ERROR_TYPE = "cancel"
+# Stanza error type for that bounce (RFC 6120 §8.3.3.11).
+SPOOF_ERROR_TYPE = "auth"
 
 # Stream error conditions for refused XEP-0114 components (RFC 6120 §4.9.3, XEP-0114 §3).
 WRONG_SECRET_CONDITION = "not-authorized"

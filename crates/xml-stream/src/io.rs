@@ -50,11 +50,14 @@ impl Transport {
     /// RFC 9266 `tls-exporter` channel-binding data, when TLS is up.
     pub fn tls_exporter(&self) -> Option<Vec<u8>> {
         let label = b"EXPORTER-Channel-Binding";
+        // RFC 9266 §2: an empty context. TLS 1.3 treats no context and an empty one alike;
+        // TLS 1.2 (RFC 5705) does not, and peers follow the RFC.
+        let context = Some(&[][..]);
         let out = [0u8; 32];
         let exported = match self {
             Transport::Plain(_) => return None,
-            Transport::ServerTls(s) => s.get_ref().1.export_keying_material(out, label, None),
-            Transport::ClientTls(s) => s.get_ref().1.export_keying_material(out, label, None),
+            Transport::ServerTls(s) => s.get_ref().1.export_keying_material(out, label, context),
+            Transport::ClientTls(s) => s.get_ref().1.export_keying_material(out, label, context),
         };
         exported.ok().map(|b| b.to_vec())
     }
@@ -306,6 +309,11 @@ pub enum QueueError {
 impl Outbox {
     /// Queues bytes for writing, refusing when the queue would exceed its limit.
     pub fn send(&self, bytes: Bytes) -> Result<(), QueueError> {
+        // A writer that died on a socket error leaves its unwritten bytes counted; say that
+        // the connection is gone rather than that the peer is slow.
+        if self.tx.is_closed() {
+            return Err(QueueError::Closed);
+        }
         let len = bytes.len();
         let before = self.queued.fetch_add(len, Ordering::AcqRel);
         if before + len > self.limit && before > 0 {

@@ -55,18 +55,33 @@ pub fn stanza_bytes(el: &Element, stream_ns: Option<&str>) -> Bytes {
 fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     let element_ns = el.ns();
     let in_streams_ns = element_ns == ns::STREAMS;
+    // An element whose own attributes are in its namespace (jabberd2's `<sc:session sc:c2s=…>`)
+    // is written with that prefix, declared once: jabberd2 keeps only the first declaration of a
+    // namespace and would otherwise lose the attributes' prefix.
+    let prefixed = !in_streams_ns
+        && !element_ns.is_empty()
+        && element_ns != inherited_ns
+        && el.attrs().iter().any(|((attr_ns, _), _)| attr_ns.as_str() == element_ns);
+    let mut declared: Vec<&str> = Vec::new();
+    let element_prefix = if in_streams_ns {
+        Some("stream".to_owned())
+    } else if prefixed {
+        declared.push(&element_ns);
+        Some(attr_prefix(&element_ns, 0))
+    } else {
+        None
+    };
     out.put_u8(b'<');
-    if in_streams_ns {
-        out.put_slice(b"stream:");
-    }
-    out.put_slice(el.name().as_bytes());
-    let child_default = if in_streams_ns || element_ns == inherited_ns {
+    put_qualified(out, element_prefix.as_deref(), el.name());
+    let child_default = if in_streams_ns || prefixed || element_ns == inherited_ns {
+        if prefixed {
+            put_attr(out, &format!("xmlns:{}", attr_prefix(&element_ns, 0)), &element_ns);
+        }
         inherited_ns
     } else {
         put_attr(out, "xmlns", &element_ns);
         &element_ns
     };
-    let mut declared: Vec<&str> = Vec::new();
     for ((attr_ns, name), value) in el.attrs().iter() {
         let attr_ns = attr_ns.as_str();
         if attr_ns.is_empty() {
@@ -102,11 +117,16 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
         }
     }
     out.put_slice(b"</");
-    if in_streams_ns {
-        out.put_slice(b"stream:");
-    }
-    out.put_slice(el.name().as_bytes());
+    put_qualified(out, element_prefix.as_deref(), el.name());
     out.put_u8(b'>');
+}
+
+fn put_qualified(out: &mut BytesMut, prefix: Option<&str>, name: &str) {
+    if let Some(prefix) = prefix {
+        out.put_slice(prefix.as_bytes());
+        out.put_u8(b':');
+    }
+    out.put_slice(name.as_bytes());
 }
 
 /// jabberd2 writes session-control attributes as `sc:…`; keeping its prefix keeps logs familiar.
@@ -151,6 +171,18 @@ fn put_escaped(out: &mut BytesMut, text: &str, in_attribute: bool) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn session_control_keeps_its_prefix() {
+        let el: Element = "<sc:session xmlns:sc='http://jabberd.jabberstudio.org/ns/session/1.0' action='created' sc:c2s='7' sc:sm='a1'/>"
+            .parse()
+            .expect("parses");
+        let written = stanza_bytes(&el, Some(ns::CLIENT));
+        assert_eq!(
+            std::str::from_utf8(&written).expect("utf-8"),
+            "<sc:session xmlns:sc='http://jabberd.jabberstudio.org/ns/session/1.0' action='created' sc:c2s='7' sc:sm='a1'/>"
+        );
+    }
+
     use super::*;
     use crate::error::{StreamError, StreamErrorCondition};
     use crate::parser::{Limits, StreamEvent, StreamParser};

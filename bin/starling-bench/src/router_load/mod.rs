@@ -55,6 +55,10 @@ pub struct RouterArgs {
     /// Max mode: routes each sender keeps unacknowledged.
     #[arg(long, default_value_t = 64)]
     window: u64,
+    /// Max mode: a sender tops its window up once this many slots are free (default: a
+    /// quarter of the window), so each write carries several routes.
+    #[arg(long)]
+    batch: Option<u64>,
     /// Length of the measurement, in seconds.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
@@ -136,7 +140,10 @@ async fn bench(args: RouterArgs) -> Result<(Report, Option<String>), Error> {
         args.rate.is_none(),
     ));
     let pace = match args.rate {
-        None => Pace::Window(args.window),
+        None => Pace::Window {
+            window: args.window,
+            batch: args.batch.unwrap_or(args.window / 4).clamp(1, args.window),
+        },
         Some(rate) => Pace::Rate(rate as f64 / args.components as f64),
     };
     let (done_tx, done_rx) = watch::channel(false);

@@ -18,8 +18,8 @@ use super::traffic::RouteWriter;
 
 #[derive(Debug, Clone, Copy)]
 pub enum Pace {
-    /// Keep this many routes in flight.
-    Window(u64),
+    /// Keep up to `window` routes in flight, topping up once at least `batch` slots are free.
+    Window { window: u64, batch: u64 },
     /// Send this many routes per second.
     Rate(f64),
 }
@@ -53,7 +53,7 @@ pub async fn run(
         unsent: 0,
     };
     let outcome = match pace {
-        Pace::Window(window) => sender.windowed(window, end).await,
+        Pace::Window { window, batch } => sender.windowed(window, batch, end).await,
         Pace::Rate(rate) => sender.paced(rate, end).await,
     };
     SenderResult {
@@ -73,11 +73,11 @@ struct Sender {
 }
 
 impl Sender {
-    async fn windowed(&mut self, window: u64, end: Instant) -> Result<(), String> {
+    async fn windowed(&mut self, window: u64, batch: u64, end: Instant) -> Result<(), String> {
         let mut sent = 0u64;
         while Instant::now() < end {
             let in_flight = sent.saturating_sub(self.shared.acked(self.index));
-            if in_flight >= window {
+            if in_flight + batch > window {
                 tokio::select! {
                     _ = self.shared.acknowledged(self.index) => continue,
                     _ = sleep_until(end) => break,
