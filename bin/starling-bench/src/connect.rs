@@ -24,8 +24,11 @@ use crate::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MechanismArg {
     /// Starling's default.
+    #[value(name = "scram-sha-256")]
     ScramSha256,
+    #[value(name = "scram-sha-512")]
     ScramSha512,
+    #[value(name = "scram-sha-1")]
     ScramSha1,
     /// The only mechanism jabberd2's router offers (realm and service `jabberd-router`).
     DigestMd5,
@@ -147,11 +150,7 @@ async fn open_stream(conn: &mut Bound) -> Result<Element, Error> {
     Ok(features)
 }
 
-async fn authenticate(
-    conn: &mut Bound,
-    login: &Login,
-    mechanism: Mechanism,
-) -> Result<(), Error> {
+async fn authenticate(conn: &mut Bound, login: &Login, mechanism: Mechanism) -> Result<(), Error> {
     let mut client = sasl_client(login, mechanism)?;
     let initial = client.initial_response();
     let payload = initial.as_deref().map(sasl_payload).unwrap_or_default();
@@ -225,7 +224,11 @@ async fn bind(conn: &mut Bound, name: &str) -> Result<(), Error> {
 async fn next_element(conn: &mut Bound) -> Result<Element, Error> {
     match conn.next_event().await? {
         StreamEvent::Stanza(el) if el.is("error", ns::STREAMS) => {
-            let condition = el.children().next().map_or("unknown", Element::name).to_owned();
+            let condition = el
+                .children()
+                .next()
+                .map_or("unknown", Element::name)
+                .to_owned();
             Err(format!("stream error: {condition}").into())
         }
         StreamEvent::Stanza(el) => Ok(el),
@@ -249,5 +252,7 @@ fn decode(el: &Element) -> Result<Vec<u8>, Error> {
     if text.is_empty() || text == "=" {
         return Ok(Vec::new());
     }
-    Ok(B64.decode(text).map_err(|_| "the router sent invalid base64")?)
+    Ok(B64
+        .decode(text)
+        .map_err(|_| "the router sent invalid base64")?)
 }

@@ -41,7 +41,10 @@ fn start_router(config: &Path, port: u16) -> RouterProcess {
         .expect("router starts");
     let deadline = std::time::Instant::now() + WAIT;
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "router port never opened");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "router port never opened"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     RouterProcess(child)
@@ -114,20 +117,39 @@ async fn connector_routes_and_survives_a_router_restart() {
     assert!(matches!(next_event(&mut beta_events).await, Event::Online));
 
     alpha
-        .send_route(Route::unicast("beta", "alpha", message("b@beta", "a@alpha", "1")))
+        .send_route(Route::unicast(
+            "beta",
+            "alpha",
+            message("b@beta", "a@alpha", "1"),
+        ))
         .expect("sent");
     let got = next_route(&mut beta_events).await;
     assert_eq!(got.from.as_deref(), Some("alpha"));
-    assert_eq!(got.payload.and_then(|p| p.attr("id").map(str::to_owned)).as_deref(), Some("1"));
+    assert_eq!(
+        got.payload
+            .and_then(|p| p.attr("id").map(str::to_owned))
+            .as_deref(),
+        Some("1")
+    );
 
     // A spoofed from comes back to the sender as a bounce.
     alpha
-        .send_route(Route::unicast("beta", "beta", message("b@beta", "x@beta", "spoof")))
+        .send_route(Route::unicast(
+            "beta",
+            "beta",
+            message("b@beta", "x@beta", "spoof"),
+        ))
         .expect("sent");
-    assert_eq!(next_route(&mut alpha_events).await.error.as_deref(), Some("401"));
+    assert_eq!(
+        next_route(&mut alpha_events).await.error.as_deref(),
+        Some("401")
+    );
 
     drop(router);
-    assert!(matches!(next_event(&mut alpha_events).await, Event::Offline));
+    assert!(matches!(
+        next_event(&mut alpha_events).await,
+        Event::Offline
+    ));
     assert!(matches!(next_event(&mut beta_events).await, Event::Offline));
     assert!(!alpha.is_online());
 
@@ -135,10 +157,19 @@ async fn connector_routes_and_survives_a_router_restart() {
     assert!(matches!(next_event(&mut alpha_events).await, Event::Online));
     assert!(matches!(next_event(&mut beta_events).await, Event::Online));
     // Re-bound by itself: routes flow again.
-    beta.send_route(Route::unicast("alpha", "beta", message("a@alpha", "b@beta", "2")))
-        .expect("sent");
+    beta.send_route(Route::unicast(
+        "alpha",
+        "beta",
+        message("a@alpha", "b@beta", "2"),
+    ))
+    .expect("sent");
     let got = next_route(&mut alpha_events).await;
-    assert_eq!(got.payload.and_then(|p| p.attr("id").map(str::to_owned)).as_deref(), Some("2"));
+    assert_eq!(
+        got.payload
+            .and_then(|p| p.attr("id").map(str::to_owned))
+            .as_deref(),
+        Some("2")
+    );
 }
 
 #[tokio::test]
@@ -161,7 +192,9 @@ async fn connector_reports_a_refused_bind_by_retrying_offline() {
     settings.retry_min = Duration::from_millis(50);
     let (gamma, mut events) = Component::spawn(settings);
     // Wrong password: never online, nothing to send with.
-    assert!(timeout(Duration::from_millis(500), events.recv()).await.is_err());
+    assert!(timeout(Duration::from_millis(500), events.recv())
+        .await
+        .is_err());
     assert!(!gamma.is_online());
     assert_eq!(
         gamma.send(&Packet::Throttle),

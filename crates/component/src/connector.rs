@@ -233,8 +233,11 @@ async fn session(
     authenticate(&mut conn, config, &features).await?;
     open_stream(&mut conn).await?;
     for bind in &config.binds {
-        conn.send(&stanza_bytes(&Packet::Bind(bind.clone()).to_element(), None))
-            .await?;
+        conn.send(&stanza_bytes(
+            &Packet::Bind(bind.clone()).to_element(),
+            None,
+        ))
+        .await?;
         wait_for_bind(&mut conn, events, bind).await?;
     }
     let (mut reader, outbox, writer) = conn.split(config.max_queue_bytes);
@@ -300,7 +303,9 @@ async fn next_element(conn: &mut XmlConnection) -> Result<Element, ConnectError>
             format!("stream error: {}", describe_stream_error(&el)),
         )),
         StreamEvent::Stanza(el) => Ok(el),
-        StreamEvent::Footer => Err(ConnectError::Protocol("the router closed the stream".into())),
+        StreamEvent::Footer => Err(ConnectError::Protocol(
+            "the router closed the stream".into(),
+        )),
         StreamEvent::Header(_) => Err(ConnectError::Protocol("unexpected stream header".into())),
     }
 }
@@ -354,9 +359,8 @@ async fn authenticate(
         .ok_or_else(|| {
             ConnectError::AuthFailed(format!("no usable mechanism among {offered:?}"))
         })?;
-    let mut client =
-        ClientSession::new(mechanism, &config.user, &config.password, None, bindings)
-            .map_err(|e| ConnectError::AuthFailed(e.as_str().into()))?;
+    let mut client = ClientSession::new(mechanism, &config.user, &config.password, None, bindings)
+        .map_err(|e| ConnectError::AuthFailed(e.as_str().into()))?;
     let mut auth = sasl_element("auth", client.initial_response().as_deref());
     auth.attrs_mut().insert(
         rxml::Namespace::NONE,

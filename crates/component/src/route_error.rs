@@ -16,28 +16,116 @@ struct Condition {
 }
 
 const CONDITIONS: &[Condition] = &[
-    Condition { name: "bad-request", code: "400", kind: "modify" },
-    Condition { name: "conflict", code: "409", kind: "cancel" },
-    Condition { name: "feature-not-implemented", code: "501", kind: "cancel" },
-    Condition { name: "forbidden", code: "403", kind: "auth" },
-    Condition { name: "gone", code: "302", kind: "cancel" },
-    Condition { name: "internal-server-error", code: "500", kind: "wait" },
-    Condition { name: "item-not-found", code: "404", kind: "cancel" },
-    Condition { name: "jid-malformed", code: "400", kind: "modify" },
-    Condition { name: "not-acceptable", code: "406", kind: "modify" },
-    Condition { name: "not-allowed", code: "405", kind: "cancel" },
-    Condition { name: "not-authorized", code: "401", kind: "auth" },
-    Condition { name: "policy-violation", code: "405", kind: "modify" },
-    Condition { name: "recipient-unavailable", code: "404", kind: "wait" },
-    Condition { name: "redirect", code: "302", kind: "modify" },
-    Condition { name: "registration-required", code: "407", kind: "auth" },
-    Condition { name: "remote-server-not-found", code: "404", kind: "cancel" },
-    Condition { name: "remote-server-timeout", code: "504", kind: "wait" },
-    Condition { name: "resource-constraint", code: "500", kind: "wait" },
-    Condition { name: "service-unavailable", code: "503", kind: "cancel" },
-    Condition { name: "subscription-required", code: "407", kind: "auth" },
-    Condition { name: "undefined-condition", code: "500", kind: "cancel" },
-    Condition { name: "unexpected-request", code: "400", kind: "wait" },
+    Condition {
+        name: "bad-request",
+        code: "400",
+        kind: "modify",
+    },
+    Condition {
+        name: "conflict",
+        code: "409",
+        kind: "cancel",
+    },
+    Condition {
+        name: "feature-not-implemented",
+        code: "501",
+        kind: "cancel",
+    },
+    Condition {
+        name: "forbidden",
+        code: "403",
+        kind: "auth",
+    },
+    Condition {
+        name: "gone",
+        code: "302",
+        kind: "cancel",
+    },
+    Condition {
+        name: "internal-server-error",
+        code: "500",
+        kind: "wait",
+    },
+    Condition {
+        name: "item-not-found",
+        code: "404",
+        kind: "cancel",
+    },
+    Condition {
+        name: "jid-malformed",
+        code: "400",
+        kind: "modify",
+    },
+    Condition {
+        name: "not-acceptable",
+        code: "406",
+        kind: "modify",
+    },
+    Condition {
+        name: "not-allowed",
+        code: "405",
+        kind: "cancel",
+    },
+    Condition {
+        name: "not-authorized",
+        code: "401",
+        kind: "auth",
+    },
+    Condition {
+        name: "policy-violation",
+        code: "405",
+        kind: "modify",
+    },
+    Condition {
+        name: "recipient-unavailable",
+        code: "404",
+        kind: "wait",
+    },
+    Condition {
+        name: "redirect",
+        code: "302",
+        kind: "modify",
+    },
+    Condition {
+        name: "registration-required",
+        code: "407",
+        kind: "auth",
+    },
+    Condition {
+        name: "remote-server-not-found",
+        code: "404",
+        kind: "cancel",
+    },
+    Condition {
+        name: "remote-server-timeout",
+        code: "504",
+        kind: "wait",
+    },
+    Condition {
+        name: "resource-constraint",
+        code: "500",
+        kind: "wait",
+    },
+    Condition {
+        name: "service-unavailable",
+        code: "503",
+        kind: "cancel",
+    },
+    Condition {
+        name: "subscription-required",
+        code: "407",
+        kind: "auth",
+    },
+    Condition {
+        name: "undefined-condition",
+        code: "500",
+        kind: "cancel",
+    },
+    Condition {
+        name: "unexpected-request",
+        code: "400",
+        kind: "wait",
+    },
 ];
 
 /// Whether `name` is an RFC 6120 stanza error condition.
@@ -134,9 +222,10 @@ mod tests {
 
     #[test]
     fn error_reply_swaps_addresses() {
-        let msg: Element = "<message xmlns='jabber:client' to='b@x' from='a@y/r' id='1'><body>hi</body></message>"
-            .parse()
-            .expect("parses");
+        let msg: Element =
+            "<message xmlns='jabber:client' to='b@x' from='a@y/r' id='1'><body>hi</body></message>"
+                .parse()
+                .expect("parses");
         let reply = stanza_error(msg, "not-allowed").expect("a reply");
         assert_eq!(reply.attr("to"), Some("a@y/r"));
         assert_eq!(reply.attr("from"), Some("b@x"));
@@ -149,7 +238,9 @@ mod tests {
 
     #[test]
     fn errors_are_not_answered() {
-        let msg: Element = "<message xmlns='jabber:client' type='error'/>".parse().expect("parses");
+        let msg: Element = "<message xmlns='jabber:client' type='error'/>"
+            .parse()
+            .expect("parses");
         assert!(stanza_error(msg, "not-allowed").is_none());
     }
 }

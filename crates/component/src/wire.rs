@@ -86,7 +86,11 @@ pub struct NotAPacket {
 
 impl std::fmt::Display for NotAPacket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{{{}}}{} is not a component packet", self.namespace, self.name)
+        write!(
+            f,
+            "{{{}}}{} is not a component packet",
+            self.namespace, self.name
+        )
     }
 }
 
@@ -265,7 +269,8 @@ mod tests {
     fn foreign_elements_are_not_packets() {
         let el = parse("<message xmlns='jabber:client'/>");
         assert!(Packet::from_element(el).is_err());
-        let el = parse("<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' type='bogus'/>");
+        let el =
+            parse("<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' type='bogus'/>");
         assert!(Packet::from_element(el).is_err());
     }
 

@@ -82,16 +82,31 @@ mod tests {
         let rules = vec![
             rule("*", "*@blocked.example", StanzaKind::Iq, FilterAction::Deny),
             rule("a@x", "*", StanzaKind::Message, FilterAction::Allow),
-            rule("*", "*@blocked.example", StanzaKind::Any, FilterAction::Deny),
+            rule(
+                "*",
+                "*@blocked.example",
+                StanzaKind::Any,
+                FilterAction::Deny,
+            ),
         ];
         assert_eq!(apply(&rules, Some(&msg)), Verdict::Pass);
         assert_eq!(
             apply(&rules[2..], Some(&msg)),
             Verdict::Deny("not-allowed".into())
         );
-        let redirect = vec![rule("*", "blocked.example", StanzaKind::Any, FilterAction::Redirect)];
+        let redirect = vec![rule(
+            "*",
+            "blocked.example",
+            StanzaKind::Any,
+            FilterAction::Redirect,
+        )];
         assert_eq!(apply(&redirect, Some(&msg)), Verdict::Pass);
-        let redirect = vec![rule("*", "*blocked.example", StanzaKind::Any, FilterAction::Redirect)];
+        let redirect = vec![rule(
+            "*",
+            "*blocked.example",
+            StanzaKind::Any,
+            FilterAction::Redirect,
+        )];
         assert_eq!(
             apply(&redirect, Some(&msg)),
             Verdict::Redirect("elsewhere".into())

@@ -1,6 +1,6 @@
 //! starling-router: authenticates components and moves packets between them.
 //!
-//! - [`config`]: `router.toml`;
+//! - [`config`]: the `router.toml` settings;
 //! - [`pattern`]: the `*` patterns ACLs and filters use;
 //! - [`tree`]: the delivery tree — which connections receive packets for which name;
 //! - [`filter`]: the first-match filter table;

@@ -1,11 +1,14 @@
 //! One authenticated connection, as the delivery tree and other connections see it.
 
 use std::net::SocketAddr;
+use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
 
 use bytes::Bytes;
 use minidom::Element;
+use socket2::SockRef;
 use tokio_util::sync::CancellationToken;
 use xml_stream::io::{Outbox, QueueError};
 use xml_stream::writer::stanza_bytes;
@@ -35,6 +38,9 @@ pub struct Link {
     held: Mutex<Option<Held>>,
     max_queue_bytes: usize,
     closed: CancellationToken,
+    /// A second handle on the socket, so that a component dropped for not reading can be reset
+    /// instead of having its whole backlog trickled out of the kernel after we close.
+    socket: Option<OwnedFd>,
     /// Set when the component was dropped for not reading: its socket is full, so waiting for
     /// its writer to flush would wait for nothing.
     stuck: AtomicBool,
@@ -53,6 +59,7 @@ impl Link {
         protocol: Protocol,
         peer: SocketAddr,
         outbox: Outbox,
+        socket: Option<OwnedFd>,
         max_queue_bytes: usize,
     ) -> Link {
         Link {
@@ -61,6 +68,7 @@ impl Link {
             protocol,
             peer,
             outbox,
+            socket,
             hash_key: OnceLock::new(),
             held: Mutex::new(None),
             max_queue_bytes,
@@ -164,7 +172,13 @@ impl Link {
     }
 
     fn overflow(&self) {
-        self.stuck.store(true, Ordering::Relaxed);
+        if self.stuck.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if let Some(socket) = &self.socket {
+            // Linger zero: closing sends a reset and discards what the kernel still holds.
+            let _ = SockRef::from(socket).set_linger(Some(Duration::ZERO));
+        }
         tracing::warn!(
             link = self.id,
             account = %self.account,

@@ -51,7 +51,8 @@ struct Negotiation<'a> {
 
 /// Runs the negotiation on a fresh connection.
 pub async fn negotiate(conn: XmlConnection, settings: &Settings) -> Result<Negotiated, Refused> {
-    let deadline = Instant::now() + std::time::Duration::from_secs(settings.config.limits.auth_timeout);
+    let deadline =
+        Instant::now() + std::time::Duration::from_secs(settings.config.limits.auth_timeout);
     let mut n = Negotiation {
         conn,
         settings,
@@ -130,8 +131,11 @@ impl Negotiation<'_> {
         match self.read().await? {
             StreamEvent::Header(header) => Ok(header),
             _ => {
-                self.fail(StreamErrorCondition::NotWellFormed, "expected a stream header".into())
-                    .await
+                self.fail(
+                    StreamErrorCondition::NotWellFormed,
+                    "expected a stream header".into(),
+                )
+                .await
             }
         }
     }
@@ -144,8 +148,11 @@ impl Negotiation<'_> {
                 Err(Refused::Gone("the component closed its stream".into()))
             }
             StreamEvent::Header(_) => {
-                self.fail(StreamErrorCondition::NotWellFormed, "unexpected stream header".into())
-                    .await
+                self.fail(
+                    StreamErrorCondition::NotWellFormed,
+                    "unexpected stream header".into(),
+                )
+                .await
             }
         }
     }
@@ -179,7 +186,11 @@ impl Negotiation<'_> {
     }
 
     /// Sends a stream error (after a header, if none was sent yet) and closes the stream.
-    async fn fail<T>(&mut self, condition: StreamErrorCondition, text: String) -> Result<T, Refused> {
+    async fn fail<T>(
+        &mut self,
+        condition: StreamErrorCondition,
+        text: String,
+    ) -> Result<T, Refused> {
         let mut out = BytesMut::new();
         if !self.header_sent {
             let header = StreamHeader {
@@ -267,7 +278,8 @@ impl Negotiation<'_> {
                     self.header_sent = false;
                     self.read_header().await?;
                     self.send_header(None, &router_id).await?;
-                    self.send(&Element::bare("features", ns::STREAMS), None).await?;
+                    self.send(&Element::bare("features", ns::STREAMS), None)
+                        .await?;
                     return Ok(Negotiated {
                         conn: self.conn,
                         account,
@@ -293,12 +305,18 @@ impl Negotiation<'_> {
     async fn start_tls(mut self) -> Result<Self, Refused> {
         let Some(acceptor) = self.settings.tls.clone() else {
             return self
-                .fail(StreamErrorCondition::UnsupportedFeature, "STARTTLS is not offered".into())
+                .fail(
+                    StreamErrorCondition::UnsupportedFeature,
+                    "STARTTLS is not offered".into(),
+                )
                 .await;
         };
         if self.conn.transport().is_tls() {
             return self
-                .fail(StreamErrorCondition::PolicyViolation, "TLS is already active".into())
+                .fail(
+                    StreamErrorCondition::PolicyViolation,
+                    "TLS is already active".into(),
+                )
                 .await;
         }
         if self.conn.has_pending_input() {
@@ -413,7 +431,10 @@ impl Negotiation<'_> {
     async fn accept(mut self, header: StreamHeader) -> Result<Negotiated, Refused> {
         let Some(name) = header.to.map(|to| to.to_ascii_lowercase()) else {
             return self
-                .fail(StreamErrorCondition::HostUnknown, "the stream has no 'to'".into())
+                .fail(
+                    StreamErrorCondition::HostUnknown,
+                    "the stream has no 'to'".into(),
+                )
                 .await;
         };
         let Some(component) = self.settings.config.components.get(&name) else {
@@ -450,7 +471,10 @@ impl Negotiation<'_> {
         let given = el.text().trim().to_ascii_lowercase();
         if !bool::from(expected.as_bytes().ct_eq(given.as_bytes())) {
             return self
-                .fail(StreamErrorCondition::NotAuthorized, format!("wrong secret for {name}"))
+                .fail(
+                    StreamErrorCondition::NotAuthorized,
+                    format!("wrong secret for {name}"),
+                )
                 .await;
         }
         self.send(&Element::bare("handshake", ns::CLIENT), Some(ns::CLIENT))

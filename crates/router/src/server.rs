@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -167,6 +168,13 @@ impl Router {
             }
         };
         let id = self.next_link.fetch_add(1, Ordering::Relaxed);
+        let socket = negotiated
+            .conn
+            .transport()
+            .tcp()
+            .as_fd()
+            .try_clone_to_owned()
+            .ok();
         let (reader, outbox, writer) = negotiated
             .conn
             .split(settings.config.limits.max_queue_bytes);
@@ -176,6 +184,7 @@ impl Router {
             negotiated.protocol,
             peer,
             outbox,
+            socket,
             settings.config.limits.max_queue_bytes,
         ));
         tracing::info!(link = id, account = %link.account, %peer, protocol = ?link.protocol, "component authenticated");
@@ -183,7 +192,11 @@ impl Router {
         routing::run(&self, &link, reader).await;
         // Let the writer flush what is queued (a stream error, the footer), but not forever.
         let abort = writer.abort_handle();
-        if link.is_stuck() || tokio::time::timeout(Duration::from_secs(5), writer).await.is_err() {
+        if link.is_stuck()
+            || tokio::time::timeout(Duration::from_secs(5), writer)
+                .await
+                .is_err()
+        {
             abort.abort();
         }
         tracing::info!(link = id, account = %link.account, "component disconnected");

@@ -132,9 +132,7 @@ impl Tree {
 
     /// The mode and members of a name.
     pub fn lookup(&self, name: &str) -> Option<(RouteMode, &[Arc<Link>])> {
-        self.names
-            .get(name)
-            .map(|e| (e.mode, e.members.as_slice()))
+        self.names.get(name).map(|e| (e.mode, e.members.as_slice()))
     }
 
     pub fn default_route(&self) -> Option<&Arc<Link>> {
@@ -176,7 +174,12 @@ pub fn choose<'a>(members: &'a [Arc<Link>], key: &str) -> Option<&'a Arc<Link>> 
 /// Fixed here rather than std's hasher so the choice survives router restarts and upgrades.
 fn score(member: &str, key: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in member.as_bytes().iter().chain(&[0xff]).chain(key.as_bytes()) {
+    for &b in member
+        .as_bytes()
+        .iter()
+        .chain(&[0xff])
+        .chain(key.as_bytes())
+    {
         h ^= u64::from(b.to_ascii_lowercase());
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -199,6 +202,7 @@ mod tests {
             Protocol::Native,
             "127.0.0.1:1".parse().expect("address"),
             outbox,
+            None,
             1024,
         );
         link.set_hash_key("x");
@@ -260,7 +264,14 @@ mod tests {
             .map(|j| choose(&three, j).expect("member").id)
             .collect();
         let moved: Vec<usize> = (0..jids.len()).filter(|&i| before[i] != after[i]).collect();
-        assert!(moved.iter().all(|&i| after[i] == 3), "moved between old members");
-        assert!((250..=420).contains(&moved.len()), "third member took {}", moved.len());
+        assert!(
+            moved.iter().all(|&i| after[i] == 3),
+            "moved between old members"
+        );
+        assert!(
+            (250..=420).contains(&moved.len()),
+            "third member took {}",
+            moved.len()
+        );
     }
 }

@@ -81,8 +81,16 @@ fn parse_stream(mut parser: StreamParser, input: &[u8]) -> usize {
 
 fn bench_parse(c: &mut Criterion) {
     let cases: [(&str, String, usize); 3] = [
-        ("chat_messages_200B", (0..1000).map(chat_message).collect(), 1000),
-        ("presence_with_children", (0..1000).map(presence).collect(), 1000),
+        (
+            "chat_messages_200B",
+            (0..1000).map(chat_message).collect(),
+            1000,
+        ),
+        (
+            "presence_with_children",
+            (0..1000).map(presence).collect(),
+            1000,
+        ),
         ("stanza_64KB", large_stanza(), 1),
     ];
     let mut group = c.benchmark_group("parse");

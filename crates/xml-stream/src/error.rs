@@ -171,12 +171,31 @@ mod tests {
     #[allow(dead_code)]
     fn all_is_complete(c: StreamErrorCondition) -> usize {
         match c {
-            BadFormat | BadNamespacePrefix | Conflict | ConnectionTimeout | HostGone
-            | HostUnknown | ImproperAddressing | InternalServerError | InvalidFrom
-            | InvalidNamespace | InvalidXml | NotAuthorized | NotWellFormed | PolicyViolation
-            | RemoteConnectionFailed | Reset | ResourceConstraint | RestrictedXml
-            | SeeOtherHost | SystemShutdown | UndefinedCondition | UnsupportedEncoding
-            | UnsupportedFeature | UnsupportedStanzaType | UnsupportedVersion => ALL.len(),
+            BadFormat
+            | BadNamespacePrefix
+            | Conflict
+            | ConnectionTimeout
+            | HostGone
+            | HostUnknown
+            | ImproperAddressing
+            | InternalServerError
+            | InvalidFrom
+            | InvalidNamespace
+            | InvalidXml
+            | NotAuthorized
+            | NotWellFormed
+            | PolicyViolation
+            | RemoteConnectionFailed
+            | Reset
+            | ResourceConstraint
+            | RestrictedXml
+            | SeeOtherHost
+            | SystemShutdown
+            | UndefinedCondition
+            | UnsupportedEncoding
+            | UnsupportedFeature
+            | UnsupportedStanzaType
+            | UnsupportedVersion => ALL.len(),
         }
     }
 

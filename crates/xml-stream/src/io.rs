@@ -34,7 +34,8 @@ impl Transport {
         !matches!(self, Transport::Plain(_))
     }
 
-    fn tcp(&self) -> &TcpStream {
+    /// The TCP socket underneath.
+    pub fn tcp(&self) -> &TcpStream {
         match self {
             Transport::Plain(s) => s,
             Transport::ServerTls(s) => s.get_ref().0,
@@ -65,7 +66,9 @@ impl Transport {
     /// Performs the server side of a TLS handshake on this socket.
     pub async fn accept_tls(self, acceptor: &TlsAcceptor) -> io::Result<Transport> {
         match self {
-            Transport::Plain(tcp) => Ok(Transport::ServerTls(Box::new(acceptor.accept(tcp).await?))),
+            Transport::Plain(tcp) => {
+                Ok(Transport::ServerTls(Box::new(acceptor.accept(tcp).await?)))
+            }
             _ => Err(io::Error::other("TLS is already active")),
         }
     }
@@ -106,7 +109,11 @@ impl AsyncRead for Transport {
 }
 
 impl AsyncWrite for Transport {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         delegate!(self, s => Pin::new(s).poll_write(cx, buf))
     }
 
@@ -246,7 +253,9 @@ impl XmlConnection {
         Fut: std::future::Future<Output = io::Result<Transport>>,
     {
         if self.has_pending_input() {
-            return Err(io::Error::other("data pipelined behind the TLS negotiation"));
+            return Err(io::Error::other(
+                "data pipelined behind the TLS negotiation",
+            ));
         }
         let mut input = self.input;
         input.parser.reset();

@@ -187,14 +187,18 @@ impl StreamParser {
                     *data = &[];
                     return Ok(None);
                 }
-                return Err(ParseError::NotWellFormed("data after the stream footer".into()));
+                return Err(ParseError::NotWellFormed(
+                    "data after the stream footer".into(),
+                ));
             }
             let before: &[u8] = data;
             let result = self.parser.parse(data, false);
             let consumed = &before[..before.len() - data.len()];
             if let Some(buf) = &mut self.header_bytes {
                 if buf.len() + consumed.len() > self.limits.max_header_bytes {
-                    return Err(ParseError::PolicyViolation("stream header too large".into()));
+                    return Err(ParseError::PolicyViolation(
+                        "stream header too large".into(),
+                    ));
                 }
                 buf.extend_from_slice(consumed);
             } else {
@@ -247,7 +251,9 @@ impl StreamParser {
             Event::StartElement(_, (element_ns, name), attrs) => {
                 self.check_size()?;
                 if self.open.len() + 1 > self.limits.max_depth {
-                    return Err(ParseError::PolicyViolation("elements nested too deeply".into()));
+                    return Err(ParseError::PolicyViolation(
+                        "elements nested too deeply".into(),
+                    ));
                 }
                 if attrs.len() > self.limits.max_attributes {
                     return Err(ParseError::PolicyViolation("too many attributes".into()));
@@ -267,7 +273,9 @@ impl StreamParser {
                         self.stanza_bytes = 0;
                         return Ok(None); // whitespace keepalive
                     }
-                    return Err(ParseError::BadFormat("character data at the stream level".into()));
+                    return Err(ParseError::BadFormat(
+                        "character data at the stream level".into(),
+                    ));
                 }
                 self.check_size()?;
                 if let Some(top) = self.open.last_mut() {

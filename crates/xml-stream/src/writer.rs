@@ -61,7 +61,10 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     let prefixed = !in_streams_ns
         && !element_ns.is_empty()
         && element_ns != inherited_ns
-        && el.attrs().iter().any(|((attr_ns, _), _)| attr_ns.as_str() == element_ns);
+        && el
+            .attrs()
+            .iter()
+            .any(|((attr_ns, _), _)| attr_ns.as_str() == element_ns);
     let mut declared: Vec<&str> = Vec::new();
     let element_prefix = if in_streams_ns {
         Some("stream".to_owned())
@@ -75,7 +78,11 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     put_qualified(out, element_prefix.as_deref(), el.name());
     let child_default = if in_streams_ns || prefixed || element_ns == inherited_ns {
         if prefixed {
-            put_attr(out, &format!("xmlns:{}", attr_prefix(&element_ns, 0)), &element_ns);
+            put_attr(
+                out,
+                &format!("xmlns:{}", attr_prefix(&element_ns, 0)),
+                &element_ns,
+            );
         }
         inherited_ns
     } else {
@@ -263,9 +270,12 @@ mod tests {
         item.append_child(Element::bare("unqualified", ""));
         let query = Element::builder("query", "jabber:iq:roster")
             .append(item)
-            .append(Element::bare("deep", "urn:a").append_child_ret(
-                Element::bare("deeper", "urn:b").append_child_ret(Element::bare("deepest", "urn:a")),
-            ))
+            .append(
+                Element::bare("deep", "urn:a").append_child_ret(
+                    Element::bare("deeper", "urn:b")
+                        .append_child_ret(Element::bare("deepest", "urn:a")),
+                ),
+            )
             .build();
         let mut iq = Element::builder("iq", content_ns)
             .attr(rxml::xml_ncname!("type").into(), "set")
@@ -322,11 +332,10 @@ mod tests {
         round_trip(None, &rich_stanza(""));
         round_trip(Some(ns::CLIENT), &rich_stanza(""));
         round_trip(Some(ns::CLIENT), &rich_stanza(ns::COMPONENT));
-        round_trip(Some(ns::CLIENT), &StreamError::with_text(
-            StreamErrorCondition::PolicyViolation,
-            "too big",
-        )
-        .to_element());
+        round_trip(
+            Some(ns::CLIENT),
+            &StreamError::with_text(StreamErrorCondition::PolicyViolation, "too big").to_element(),
+        );
     }
 
     #[test]
@@ -365,7 +374,10 @@ mod tests {
         let message = Element::builder("message", ns::CLIENT)
             .attr(rxml::xml_ncname!("to").into(), "romeo@example.net")
             .append(Element::builder("body", ns::CLIENT).append("hi").build())
-            .append(Element::bare("active", "http://jabber.org/protocol/chatstates"))
+            .append(Element::bare(
+                "active",
+                "http://jabber.org/protocol/chatstates",
+            ))
             .build();
         assert_eq!(
             written(&message, Some(ns::CLIENT)),
@@ -393,7 +405,10 @@ mod tests {
             "<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0'><x xmlns=''/></route>"
         );
         assert_eq!(written(&Element::bare("x", ""), None), "<x/>");
-        assert_eq!(written(&Element::bare("x", ""), Some(ns::CLIENT)), "<x xmlns=''/>");
+        assert_eq!(
+            written(&Element::bare("x", ""), Some(ns::CLIENT)),
+            "<x xmlns=''/>"
+        );
     }
 
     #[test]
@@ -450,10 +465,7 @@ mod tests {
                 "en",
             )
             .build();
-        assert_eq!(
-            written(&el, Some(ns::CLIENT)),
-            "<message xml:lang='en'/>"
-        );
+        assert_eq!(written(&el, Some(ns::CLIENT)), "<message xml:lang='en'/>");
         let el = Element::builder("route", ns::COMPONENT)
             .attr_ns(
                 rxml::Namespace::from(ns::SESSION),

@@ -100,12 +100,12 @@ async fn reads_header_and_stanzas_over_tcp() {
     let message = next_stanza(&mut server).await;
     assert!(message.is("message", ns::CLIENT));
     assert_eq!(message.attr("to"), Some("a@b"));
-    assert_eq!(message.get_child("body", ns::CLIENT).unwrap().text(), "hello");
+    assert_eq!(
+        message.get_child("body", ns::CLIENT).unwrap().text(),
+        "hello"
+    );
     assert!(next_stanza(&mut server).await.is("presence", ns::CLIENT));
-    assert!(matches!(
-        server.next_event().await,
-        Ok(StreamEvent::Footer)
-    ));
+    assert!(matches!(server.next_event().await, Ok(StreamEvent::Footer)));
     // The peer closes the socket: the reader says so.
     drop(writer.await.unwrap());
     assert!(matches!(server.next_event().await, Err(ReadError::Closed)));
@@ -161,13 +161,18 @@ async fn restart_reads_a_new_header() {
     client.write_all(CLIENT_HEADER.as_bytes()).await.unwrap();
     next_header(&mut server).await;
     client
-        .write_all(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>")
+        .write_all(
+            b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>AGEAYg==</auth>",
+        )
         .await
         .unwrap();
     assert!(next_stanza(&mut server).await.is("auth", ns::SASL));
     server.restart();
     client.write_all(CLIENT_HEADER.as_bytes()).await.unwrap();
-    client.write_all(&bytes_of(&message("after"))).await.unwrap();
+    client
+        .write_all(&bytes_of(&message("after")))
+        .await
+        .unwrap();
     next_header(&mut server).await;
     assert_eq!(next_stanza(&mut server).await, message("after"));
 }
@@ -189,7 +194,10 @@ async fn split_reader_and_coalesced_outbox() {
         outbox.send(bytes_of(&message(&format!("m{i}")))).unwrap();
     }
     assert!(outbox.queued_bytes() > 0);
-    assert_eq!(next_header(&mut client).await.from.as_deref(), Some("localhost"));
+    assert_eq!(
+        next_header(&mut client).await.from.as_deref(),
+        Some("localhost")
+    );
     for i in 0..50 {
         assert_eq!(next_stanza(&mut client).await, message(&format!("m{i}")));
     }
@@ -254,17 +262,25 @@ async fn queued_frames_go_out_in_one_write() {
     timeout(LIMIT, task).await.unwrap().unwrap();
     let writes = recorder.writes.lock().unwrap().clone();
     assert_eq!(writes.len(), 1, "{writes:?}");
-    let expected: String = (0..10).map(|i| format!("<m{i}/>")).collect::<String>() + "</stream:stream>";
+    let expected: String =
+        (0..10).map(|i| format!("<m{i}/>")).collect::<String>() + "</stream:stream>";
     assert_eq!(String::from_utf8(writes[0].clone()).unwrap(), expected);
     assert!(outbox.is_closed());
-    assert_eq!(outbox.send(Bytes::from_static(b"<late/>")), Err(QueueError::Closed));
+    assert_eq!(
+        outbox.send(Bytes::from_static(b"<late/>")),
+        Err(QueueError::Closed)
+    );
 }
 
 /// An `AsyncWrite` whose socket has failed.
 struct Broken;
 
 impl AsyncWrite for Broken {
-    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, _: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
     }
 
@@ -284,8 +300,14 @@ async fn failed_writer_reports_closed_not_full() {
     timeout(LIMIT, task).await.unwrap().unwrap();
     assert!(outbox.is_closed());
     // The 80 unwritten bytes are still counted, yet the answer is Closed, not Full.
-    assert_eq!(outbox.send(Bytes::from(vec![b'y'; 80])), Err(QueueError::Closed));
-    assert_eq!(outbox.send(Bytes::from_static(b"z")), Err(QueueError::Closed));
+    assert_eq!(
+        outbox.send(Bytes::from(vec![b'y'; 80])),
+        Err(QueueError::Closed)
+    );
+    assert_eq!(
+        outbox.send(Bytes::from_static(b"z")),
+        Err(QueueError::Closed)
+    );
 }
 
 #[tokio::test]
@@ -454,7 +476,10 @@ async fn server_side(tcp: TcpStream, acceptor: TlsAcceptor) -> XmlConnection {
     assert!(next_stanza(&mut server).await.is("starttls", ns::TLS));
     assert!(!server.has_pending_input());
     server
-        .send(&stanza_bytes(&Element::bare("proceed", ns::TLS), Some(ns::CLIENT)))
+        .send(&stanza_bytes(
+            &Element::bare("proceed", ns::TLS),
+            Some(ns::CLIENT),
+        ))
         .await
         .unwrap();
     let mut server = timeout(LIMIT, server.accept_tls(&acceptor))
@@ -579,7 +604,9 @@ async fn failed_handshake_is_an_error() {
     let (client_tcp, server_tcp) = tcp_pair().await;
     let server = async {
         let server = conn(server_tcp);
-        timeout(LIMIT, server.accept_tls(&tls.acceptor)).await.unwrap()
+        timeout(LIMIT, server.accept_tls(&tls.acceptor))
+            .await
+            .unwrap()
     };
     let client = async {
         let client = conn(client_tcp);

@@ -103,7 +103,11 @@ pub fn run(args: RouterArgs) -> Result<(), Error> {
     let (report, first_error) = result?;
     println!("{report}");
     match first_error {
-        Some(e) => Err(format!("{} connection(s) failed during the run; first: {e}", report.errors).into()),
+        Some(e) => Err(format!(
+            "{} connection(s) failed during the run; first: {e}",
+            report.errors
+        )
+        .into()),
         None => Ok(()),
     }
 }
@@ -119,7 +123,11 @@ fn validate(args: &RouterArgs) -> Result<(), Error> {
     if !positive(args.seconds) || !positive(args.connect_timeout) {
         return Err("--seconds and --connect-timeout must be positive".into());
     }
-    if !(args.warmup.is_finite() && args.warmup >= 0.0 && args.drain.is_finite() && args.drain >= 0.0) {
+    if !(args.warmup.is_finite()
+        && args.warmup >= 0.0
+        && args.drain.is_finite()
+        && args.drain >= 0.0)
+    {
         return Err("--warmup and --drain must be zero or more".into());
     }
     Ok(())
@@ -157,7 +165,12 @@ async fn bench(args: RouterArgs) -> Result<(Report, Option<String>), Error> {
             pending: bound.pending,
         };
         let writer = RouteWriter::new(&plan, index, args.body_bytes);
-        receivers.spawn(receiver::run(shared.clone(), inbound, args.parse, done_rx.clone()));
+        receivers.spawn(receiver::run(
+            shared.clone(),
+            inbound,
+            args.parse,
+            done_rx.clone(),
+        ));
         senders.spawn(sender::run(shared.clone(), index, write, writer, pace));
     }
 
@@ -255,7 +268,12 @@ async fn connect_all(args: &RouterArgs, plan: &Plan) -> Result<Vec<Bound>, Error
 async fn collect(receivers: &mut JoinSet<ReceiverStats>) -> Vec<ReceiverStats> {
     let mut all = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(1);
-    while let Ok(Some(joined)) = timeout(deadline.saturating_duration_since(Instant::now()), receivers.join_next()).await {
+    while let Ok(Some(joined)) = timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        receivers.join_next(),
+    )
+    .await
+    {
         if let Ok(stats) = joined {
             all.push(stats);
         }

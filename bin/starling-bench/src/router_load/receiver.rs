@@ -72,7 +72,7 @@ pub async fn run(
     };
     let mut decoder = match mode {
         ParseMode::Scan => Decoder::Scan(Scanner::new(), Vec::new()),
-        ParseMode::Full => Decoder::Full(parser),
+        ParseMode::Full => Decoder::Full(Box::new(parser)),
     };
     loop {
         let outcome = decoder.decode(&mut receiver, &mut pending);
@@ -144,7 +144,7 @@ impl Receiver {
 
 enum Decoder {
     Scan(Scanner, Vec<Scanned>),
-    Full(StreamParser),
+    Full(Box<StreamParser>),
 }
 
 impl Decoder {

@@ -82,7 +82,7 @@ mod tests {
             errors: 0,
         };
         let line = report.to_string();
-        assert!(line.starts_with("router=starling components=8 mode=max window=64 routes=1000 routes_per_sec=100 p50_ms=2.000"));
+        assert!(line.starts_with("router=starling components=8 mode=max window=64 routes=1000 routes_per_sec=100 p50_ms=2.00"));
         assert!(line.contains(" bench_cpu_pct=95 errors=0"));
         assert!(!line.contains('\n'));
     }

@@ -49,7 +49,12 @@ impl Scanner {
 
     /// Scans `data`, appending what it finds to `out`, and returns how many bytes it consumed:
     /// the rest is the start of an incomplete tag, to be passed again with more data.
-    pub fn feed(&mut self, plan: &Plan, data: &[u8], out: &mut Vec<Scanned>) -> Result<usize, String> {
+    pub fn feed(
+        &mut self,
+        plan: &Plan,
+        data: &[u8],
+        out: &mut Vec<Scanned>,
+    ) -> Result<usize, String> {
         let mut pos = 0;
         while let Some(offset) = data[pos..].iter().position(|&b| b == b'<') {
             let start = pos + offset;
@@ -82,7 +87,11 @@ impl Scanner {
             }
             Some(_) => {
                 let self_closing = tag.ends_with(b"/");
-                let tag = if self_closing { &tag[..tag.len() - 1] } else { tag };
+                let tag = if self_closing {
+                    &tag[..tag.len() - 1]
+                } else {
+                    tag
+                };
                 if self.depth == 1 {
                     self.top = top_of(plan, tag);
                 } else if self.depth == 2 && !self.top.seen_child {

@@ -33,6 +33,9 @@ pub struct SenderResult {
     pub write: OwnedWriteHalf,
 }
 
+/// How long after the end of the measurement a blocked write is abandoned.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(1);
+
 /// Shortest pause the timer resolves reliably; faster rates are sent in batches.
 const TICK: Duration = Duration::from_millis(1);
 
@@ -79,8 +82,9 @@ impl Sender {
             let in_flight = sent.saturating_sub(self.shared.acked(self.index));
             if in_flight + batch > window {
                 tokio::select! {
-                    _ = self.shared.acknowledged(self.index) => continue,
+                    biased;
                     _ = sleep_until(end) => break,
+                    _ = self.shared.acknowledged(self.index) => continue,
                 }
             }
             let count = window - in_flight;
@@ -100,8 +104,9 @@ impl Sender {
         let mut due_so_far = 0u64;
         loop {
             tokio::select! {
-                _ = ticks.tick() => {}
+                biased;
                 _ = sleep_until(end) => break,
+                _ = ticks.tick() => {}
             }
             let due = (rate * origin.elapsed().as_secs_f64()) as u64;
             let backlog = due.saturating_sub(due_so_far);
@@ -115,8 +120,8 @@ impl Sender {
         Ok(())
     }
 
-    /// Writes `count` routes stamped now, in one write; gives up at `end` if the router does
-    /// not read.
+    /// Writes `count` routes stamped now, in one write; gives up a second after `end` if the
+    /// router does not read (what was not written then counts as lost).
     async fn send(&mut self, count: u64, end: Instant) -> Result<(), String> {
         let now = self.shared.now_ns();
         for _ in 0..count {
@@ -125,8 +130,9 @@ impl Sender {
         // Count before writing: a receiver may see the route before the write returns.
         self.shared.add_sent(self.index, count);
         let written = tokio::select! {
+            biased;
             written = self.write.write_all(&self.buf) => written,
-            _ = sleep_until(end) => Ok(()),
+            _ = sleep_until(end + GIVE_UP_AFTER) => Ok(()),
         };
         self.buf.clear();
         written.map_err(|e| format!("writing to the router: {e}"))

@@ -58,7 +58,11 @@ impl RouteWriter {
             .collect();
         RouteWriter {
             from: plan.name(index),
-            targets: plan.targets(index).into_iter().map(|t| plan.name(t)).collect(),
+            targets: plan
+                .targets(index)
+                .into_iter()
+                .map(|t| plan.name(t))
+                .collect(),
             body,
             next_target: 0,
             seq: 0,
@@ -151,12 +155,30 @@ mod tests {
         w.write(123_456, &mut out);
         let mut parser = StreamParser::new(Limits::default());
         let mut data: &[u8] = &out;
-        assert!(matches!(parser.next_event(&mut data), Ok(Some(StreamEvent::Header(_)))));
+        assert!(matches!(
+            parser.next_event(&mut data),
+            Ok(Some(StreamEvent::Header(_)))
+        ));
         let Ok(Some(StreamEvent::Stanza(el))) = parser.next_event(&mut data) else {
             panic!("no stanza");
         };
         assert_eq!(el.attr("to"), Some("bench3"));
-        assert_eq!(el.children().next().unwrap().get_child("body", ns::CLIENT).unwrap().text().len(), 100);
-        assert_eq!(classify(&p, &el), Arrival::Route { sender: 1, sent_ns: 123_456 });
+        assert_eq!(
+            el.children()
+                .next()
+                .unwrap()
+                .get_child("body", ns::CLIENT)
+                .unwrap()
+                .text()
+                .len(),
+            100
+        );
+        assert_eq!(
+            classify(&p, &el),
+            Arrival::Route {
+                sender: 1,
+                sent_ns: 123_456
+            }
+        );
     }
 }

@@ -196,7 +196,10 @@ fn header_and_stanzas_every_split() {
     let StreamEvent::Stanza(cdata) = &events[7] else {
         panic!()
     };
-    assert_eq!(cdata.get_child("body", ns::CLIENT).unwrap().text(), "<not markup>");
+    assert_eq!(
+        cdata.get_child("body", ns::CLIENT).unwrap().text(),
+        "<not markup>"
+    );
 }
 
 #[test]
@@ -260,7 +263,11 @@ fn stanza_emitted_as_soon_as_its_end_tag_arrives() {
     let expected: Vec<usize> = stanzas
         .match_indices("</message>")
         .map(|(i, s)| i + s.len() - 1)
-        .chain(stanzas.match_indices("<presence/>").map(|(i, s)| i + s.len() - 1))
+        .chain(
+            stanzas
+                .match_indices("<presence/>")
+                .map(|(i, s)| i + s.len() - 1),
+        )
         .chain(stanzas.match_indices("</iq>").map(|(i, s)| i + s.len() - 1))
         .collect();
     assert_eq!(ends, expected);
@@ -325,12 +332,18 @@ fn namespaces_of_children_and_attributes() {
 #[test]
 fn limits_stanza_size() {
     let limits = small(1024);
-    let ok = format!("{HEADER}<message><body>{}</body></message>", "a".repeat(900));
+    let ok = format!(
+        "{HEADER}<message><body>{}</body></message>",
+        "a".repeat(900)
+    );
     let (events, err) = parse_every_way(limits, ok.as_bytes());
     assert_eq!(err, None);
     assert_eq!(events.len(), 2);
 
-    let too_big = format!("{HEADER}<message><body>{}</body></message>", "a".repeat(2000));
+    let too_big = format!(
+        "{HEADER}<message><body>{}</body></message>",
+        "a".repeat(2000)
+    );
     let e = parse_err(limits, too_big.as_bytes());
     assert!(matches!(e, ParseError::PolicyViolation(_)), "{e:?}");
     assert_eq!(e.condition(), StreamErrorCondition::PolicyViolation);
@@ -338,7 +351,10 @@ fn limits_stanza_size() {
     // Many small stanzas, each under the limit, are fine however long the stream runs.
     let mut many = String::from(HEADER);
     for _ in 0..100 {
-        many.push_str(&format!("<message><body>{}</body></message>\n", "b".repeat(500)));
+        many.push_str(&format!(
+            "<message><body>{}</body></message>\n",
+            "b".repeat(500)
+        ));
     }
     let (events, err) = parse_chunks(limits, many.as_bytes().chunks(100));
     assert_eq!(err, None);
@@ -505,7 +521,9 @@ fn restricted_xml() {
     // Before the root element.
     assert_restricted("<?xml version='1.0'?><!DOCTYPE stream:stream><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
     assert_restricted("<!DOCTYPE x [<!ENTITY a 'b'>]><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
-    assert_restricted("<!-- hello --><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
+    assert_restricted(
+        "<!-- hello --><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
+    );
     assert_restricted("<?foo bar?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>");
     // At stream level.
     assert_restricted(&format!("{HEADER}<!-- comment -->"));
@@ -516,9 +534,13 @@ fn restricted_xml() {
     assert_restricted(&format!("{HEADER}<message/><?xml version='1.0'?>"));
     // Inside a stanza.
     assert_restricted(&format!("{HEADER}<message><!-- c --></message>"));
-    assert_restricted(&format!("{HEADER}<message><body><?foo x?></body></message>"));
+    assert_restricted(&format!(
+        "{HEADER}<message><body><?foo x?></body></message>"
+    ));
     assert_restricted(&format!("{HEADER}<message><!ENTITY a 'b'></message>"));
-    assert_restricted(&format!("{HEADER}<message><body>x<!DOCTYPE y></body></message>"));
+    assert_restricted(&format!(
+        "{HEADER}<message><body>x<!DOCTYPE y></body></message>"
+    ));
     // Anything but UTF-8, XML 1.0, standalone.
     assert_restricted(
         "<?xml version='1.1'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams'>",
@@ -664,9 +686,7 @@ fn errors_are_sticky() {
 #[test]
 fn reset_after_header_accepts_a_new_header() {
     let mut parser = StreamParser::new(Limits::default());
-    let input = format!(
-        "{HEADER}<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
-    );
+    let input = format!("{HEADER}<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
     let (events, err) = feed(&mut parser, [input.as_bytes()]);
     assert_eq!(err, None);
     assert_eq!(events.len(), 2);
