@@ -12,9 +12,13 @@
 # /proc/PID/stat (utime+stime) before and after each run. Both routers are stopped on exit.
 #
 # Environment (defaults in brackets): COMPONENTS [8], SECONDS_PER_RUN [10], WARMUP [2],
-# REPEATS [2], WINDOW [64], QUIET_BUSY_PCT [20] (wait, at most QUIET_WAIT [300] s, until the
-# machine is at most this busy before starting), JABBERD2_ROUTER [/usr/sbin/jabberd2-router],
+# REPEATS [2], WINDOW [64], QUIET_BUSY_PCT [20] (before the first run wait at most QUIET_WAIT
+# [300] s, and before each other run at most QUIET_WAIT_RUN [60] s, until the machine is at
+# most this busy), JABBERD2_ROUTER [/usr/sbin/jabberd2-router],
 # OUT [target/bench/router-<time>.txt], CARGO [cargo].
+#
+# Each result line carries other_cpu_pct: CPU used during the measurement by everything but
+# the bench and the router (other work on the machine). Runs with a high value are noisy.
 
 set -euo pipefail
 
@@ -26,6 +30,7 @@ REPEATS=${REPEATS:-2}
 WINDOW=${WINDOW:-64}
 QUIET_BUSY_PCT=${QUIET_BUSY_PCT:-20}
 QUIET_WAIT=${QUIET_WAIT:-300}
+QUIET_WAIT_RUN=${QUIET_WAIT_RUN:-60}
 JABBERD2_ROUTER=${JABBERD2_ROUTER:-/usr/sbin/jabberd2-router}
 CARGO=${CARGO:-cargo}
 OUT=${OUT:-$ROOT/target/bench/router-$(date +%Y%m%d-%H%M%S).txt}
@@ -79,13 +84,13 @@ busy_pct() {
         printf "%d\n", ((busy + idle) > 0 ? 100 * busy / (busy + idle) : 0) }'
 }
 
-wait_quiet() {
-    local deadline=$((SECONDS + QUIET_WAIT)) busy
+wait_quiet() { # max-seconds
+    local deadline=$((SECONDS + $1)) busy
     while :; do
         busy=$(busy_pct)
         if [ "$busy" -le "$QUIET_BUSY_PCT" ]; then return 0; fi
         if [ "$SECONDS" -ge "$deadline" ]; then
-            log "machine still ${busy}% busy after ${QUIET_WAIT} s; measuring anyway (see load in the results)"
+            log "machine still ${busy}% busy after $1 s; measuring anyway (see other_cpu_pct)"
             return 0
         fi
         log "machine ${busy}% busy (other work); waiting"
@@ -163,6 +168,7 @@ mkdir -p "$(dirname "$OUT")"
 run() { # router [extra bench args...]
     local router=$1 pid before after line load
     shift
+    wait_quiet "$QUIET_WAIT_RUN"
     pid=$(pid_of "$router")
     load=$(cut -d' ' -f1 /proc/loadavg)
     before=$(cpu_ticks "$pid")
@@ -182,7 +188,7 @@ median() {
 
 log "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 log "results: $OUT"
-wait_quiet
+wait_quiet "$QUIET_WAIT"
 
 log "max mode, ${REPEATS}x each, interleaved"
 for _ in $(seq "$REPEATS"); do
@@ -203,18 +209,18 @@ done
 {
     echo
     echo "medians of $REPEATS runs; $COMPONENTS components; ${SECONDS_PER_RUN} s after ${WARMUP} s warm-up"
-    printf '| %-8s | %-15s | %9s | %7s | %7s | %7s | %6s | %11s | %10s |\n' \
-        router load routes/s p50_ms p90_ms p99_ms lost router_cpu% bench_cpu%
-    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------- ----------------- ----------: ---------: ---------: ---------: -------: ------------: -----------:
+    printf '| %-8s | %-15s | %9s | %7s | %7s | %7s | %6s | %11s | %10s | %10s |\n' \
+        router load routes/s p50_ms p90_ms p99_ms lost router_cpu% bench_cpu% other_cpu%
+    printf '|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n' ---------- ----------------- ----------: ---------: ---------: ---------: -------: ------------: -----------: -----------:
     for mode in max rate; do
         for router in "${ROUTERS[@]}"; do
             what=max
             [ "$mode" = rate ] && what="rate ${HALF[$router]}/s"
-            printf '| %-8s | %-15s | %9.0f | %7s | %7s | %7s | %6s | %11s | %10s |\n' "$router" "$what" \
+            printf '| %-8s | %-15s | %9.0f | %7s | %7s | %7s | %6s | %11s | %10s | %10s |\n' "$router" "$what" \
                 "$(median "$router" "$mode" routes_per_sec)" "$(median "$router" "$mode" p50_ms)" \
                 "$(median "$router" "$mode" p90_ms)" "$(median "$router" "$mode" p99_ms)" \
                 "$(median "$router" "$mode" lost)" "$(median "$router" "$mode" router_cpu_pct)" \
-                "$(median "$router" "$mode" bench_cpu_pct)"
+                "$(median "$router" "$mode" bench_cpu_pct)" "$(median "$router" "$mode" other_cpu_pct)"
         done
     done
     if [ "$HAVE_STARLING" = 1 ]; then

@@ -50,23 +50,56 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) as f64 / USER_HZ)
 }
 
+/// CPU time all processes on the machine have used so far (user, nice, system, irq, softirq,
+/// steal over every core), from /proc/stat.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal …
+    let busy: u64 = [0, 1, 2, 5, 6, 7]
+        .iter()
+        .filter_map(|&i| ticks.get(i))
+        .sum();
+    Some(busy as f64 / USER_HZ)
+}
+
 /// CPU used by a process between two points, as a share of one core over `seconds`.
+/// `None` as pid measures the whole machine.
 pub struct CpuMeter {
-    pid: u32,
+    pid: Option<u32>,
     start: Option<f64>,
 }
 
 impl CpuMeter {
-    pub fn start(pid: u32) -> Self {
+    pub fn process(pid: u32) -> Self {
         CpuMeter {
-            pid,
+            pid: Some(pid),
             start: cpu_seconds(pid),
         }
     }
 
-    /// Percent of one core used since [`CpuMeter::start`] (200 = two cores busy).
+    pub fn machine() -> Self {
+        CpuMeter {
+            pid: None,
+            start: machine_busy_seconds(),
+        }
+    }
+
+    fn now(&self) -> Option<f64> {
+        match self.pid {
+            Some(pid) => cpu_seconds(pid),
+            None => machine_busy_seconds(),
+        }
+    }
+
+    /// Percent of one core used since the start (200 = two cores busy).
     pub fn percent(&self, seconds: f64) -> Option<f64> {
-        let used = cpu_seconds(self.pid)? - self.start?;
+        let used = self.now()? - self.start?;
         (seconds > 0.0).then(|| 100.0 * used / seconds)
     }
 }
@@ -92,5 +125,6 @@ mod tests {
     #[test]
     fn own_cpu_time_is_readable() {
         assert!(cpu_seconds(std::process::id()).is_some());
+        assert!(machine_busy_seconds().is_some());
     }
 }

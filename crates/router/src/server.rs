@@ -12,6 +12,7 @@ use daemon::config::ConfigError;
 use sasl_server::{ScramCredentials, ScramHash};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::task::TaskTracker;
 use xml_stream::io::{Transport, XmlConnection};
 use xml_stream::{Limits, StreamError, StreamErrorCondition};
 
@@ -23,6 +24,9 @@ use crate::tree::Tree;
 
 /// Iterations for the SCRAM credentials derived from `router.toml` passwords (RFC 7677's minimum).
 const SCRAM_ITERATIONS: u32 = 4096;
+
+/// How long shutdown waits for components to be sent their `system-shutdown`.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// A configuration together with what is derived from it once per load.
 pub struct Settings {
@@ -71,6 +75,8 @@ pub struct Router {
     settings: RwLock<Arc<Settings>>,
     tree: RwLock<Tree>,
     next_link: AtomicU64,
+    /// Every connection task, so shutdown can wait for their last bytes to be written.
+    connections: TaskTracker,
 }
 
 impl Router {
@@ -83,6 +89,7 @@ impl Router {
             settings: RwLock::new(Arc::new(settings)),
             tree: RwLock::new(Tree::default()),
             next_link: AtomicU64::new(1),
+            connections: TaskTracker::new(),
         }))
     }
 
@@ -141,7 +148,7 @@ impl Router {
         loop {
             match listener.accept().await {
                 Ok((tcp, peer)) => {
-                    tokio::spawn(self.clone().connection(tcp, peer));
+                    self.connections.spawn(self.clone().connection(tcp, peer));
                 }
                 Err(e) => {
                     // Out of file descriptors, typically: wait instead of spinning.
@@ -202,13 +209,19 @@ impl Router {
         tracing::info!(link = id, account = %link.account, "component disconnected");
     }
 
-    /// Closes every component stream with `system-shutdown`.
+    /// Closes every component stream with `system-shutdown` and waits (boundedly) until the
+    /// stream errors are written.
     pub async fn shutdown(&self) {
         let links: Vec<Arc<Link>> = self.tree().links().cloned().collect();
         for link in &links {
             link.close_with(StreamError::new(StreamErrorCondition::SystemShutdown));
         }
-        // Give writers a moment to put the stream errors on the wire.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.connections.close();
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.connections.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some components did not take their stream errors in time");
+        }
     }
 }

@@ -175,11 +175,21 @@ async fn bench(args: RouterArgs) -> Result<(Report, Option<String>), Error> {
     }
 
     sleep_until(shared.instant_at(shared.warm_end_ns)).await;
-    let bench_cpu = CpuMeter::start(std::process::id());
-    let router_cpu = args.router_pid.map(CpuMeter::start);
+    let bench_cpu = CpuMeter::process(std::process::id());
+    let router_cpu = args.router_pid.map(CpuMeter::process);
+    let machine_cpu = CpuMeter::machine();
     sleep_until(shared.instant_at(shared.measure_end_ns)).await;
     let bench_cpu_pct = bench_cpu.percent(args.seconds);
     let router_cpu_pct = router_cpu.and_then(|m| m.percent(args.seconds));
+    // What neither the bench nor the router used: other work competing for the cores.
+    let other_cpu_pct = match (
+        machine_cpu.percent(args.seconds),
+        bench_cpu_pct,
+        router_cpu_pct,
+    ) {
+        (Some(all), Some(bench), Some(router)) => Some((all - bench - router).max(0.0)),
+        _ => None,
+    };
 
     let (mut unsent, mut errors, mut first_error) = (0, 0, None);
     let mut writes = Vec::new();
@@ -225,6 +235,7 @@ async fn bench(args: RouterArgs) -> Result<(Report, Option<String>), Error> {
         unsent,
         bench_cpu_pct,
         router_cpu_pct,
+        other_cpu_pct,
         errors,
     };
     Ok((report, first_error))

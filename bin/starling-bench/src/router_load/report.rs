@@ -21,6 +21,8 @@ pub struct Report {
     /// CPU of this process and of the router during the measurement window, in % of one core.
     pub bench_cpu_pct: Option<f64>,
     pub router_cpu_pct: Option<f64>,
+    /// CPU used by everything else on the machine meanwhile (noise), in % of one core.
+    pub other_cpu_pct: Option<f64>,
     /// Connections that failed during the run.
     pub errors: usize,
 }
@@ -49,6 +51,7 @@ impl fmt::Display for Report {
         for (name, value) in [
             ("bench_cpu_pct", self.bench_cpu_pct),
             ("router_cpu_pct", self.router_cpu_pct),
+            ("other_cpu_pct", self.other_cpu_pct),
         ] {
             if let Some(v) = value {
                 write!(f, " {name}={v:.0}")?;
@@ -79,6 +82,7 @@ mod tests {
             unsent: 0,
             bench_cpu_pct: Some(95.0),
             router_cpu_pct: None,
+            other_cpu_pct: None,
             errors: 0,
         };
         let line = report.to_string();
