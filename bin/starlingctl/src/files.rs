@@ -35,24 +35,8 @@ pub fn replace(path: &Path, contents: &str) -> Result<(), CtlError> {
     let mode = fs::metadata(path)
         .map(|m| m.permissions().mode() & 0o7777)
         .unwrap_or(CONFIG_MODE);
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&tmp)?;
-        file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        CtlError::file(path, format_args!("cannot write: {e}"))
-    })
+    daemon::files::write_atomically(path, contents.as_bytes(), mode)
+        .map_err(|e| CtlError::file(path, format_args!("cannot write: {e}")))
 }
 
 #[cfg(test)]

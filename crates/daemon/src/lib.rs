@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod files;
 pub mod logging;
 pub mod signals;
 pub mod tls;

@@ -798,3 +798,14 @@ fn parse_error_into_stream_error() {
         assert_eq!(StreamError::from(e).condition, c);
     }
 }
+
+#[test]
+fn empty_cdata_adds_no_text_node() {
+    let el =
+        stanza("<message><body><![CDATA[]]></body><x>a<![CDATA[]]>b<![CDATA[c]]></x></message>");
+    let body = el.get_child("body", ns::CLIENT).unwrap();
+    assert_eq!(body.nodes().count(), 0);
+    let x = el.get_child("x", ns::CLIENT).unwrap();
+    assert_eq!(x.nodes().count(), 1);
+    assert_eq!(x.text(), "abc");
+}
