@@ -201,3 +201,53 @@ async fn connector_reports_a_refused_bind_by_retrying_offline() {
         Err(component::SendError::NotConnected)
     );
 }
+
+#[tokio::test]
+async fn connector_starts_tls_when_the_router_requires_it() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = daemon::tls::ensure_self_signed(dir.path(), &["router.test".to_owned()])
+        .expect("certificate");
+    let port = free_port();
+    let config = dir.path().join("router.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = [\"127.0.0.1:{port}\"]\n\
+             [tls]\ncertificate = {cert:?}\nkey = {key:?}\nrequired = true\n\
+             [users.delta]\npassword = \"secret\"\n"
+        ),
+    )
+    .expect("config written");
+    let _router = start_router(&config, port);
+    let mut settings = ConnectorConfig::new(
+        vec![format!("127.0.0.1:{port}")],
+        "delta",
+        "secret",
+        vec![bind("delta")],
+    );
+    let client = daemon::tls::client_config(Some(&cert)).expect("client TLS config");
+    settings.tls = Some(component::connector::TlsSettings {
+        connector: tokio_rustls::TlsConnector::from(client),
+        server_name: rustls_pki_types::ServerName::try_from("router.test")
+            .expect("a DNS name")
+            .to_owned(),
+        required: true,
+    });
+    let (delta, mut events) = Component::spawn(settings);
+    assert!(matches!(next_event(&mut events).await, Event::Online));
+    // Bound over TLS: a route to itself comes back.
+    delta
+        .send_route(Route::unicast(
+            "delta",
+            "delta",
+            message("x@delta", "y@delta", "3"),
+        ))
+        .expect("sent");
+    let got = next_route(&mut events).await;
+    assert_eq!(
+        got.payload
+            .and_then(|p| p.attr("id").map(str::to_owned))
+            .as_deref(),
+        Some("3")
+    );
+}

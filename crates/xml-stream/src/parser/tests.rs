@@ -401,12 +401,10 @@ fn bytes_fed_until_error(
         let chunk: Vec<u8> = pending.drain(..64 * 1024).collect();
         let mut data = &chunk[..];
         fed += chunk.len();
-        loop {
-            match parser.next_event(&mut data) {
-                Ok(Some(event)) => panic!("unexpected {event:?}"),
-                Ok(None) => break,
-                Err(e) => return (fed, e),
-            }
+        match parser.next_event(&mut data) {
+            Ok(Some(event)) => panic!("unexpected {event:?}"),
+            Ok(None) => assert!(data.is_empty()),
+            Err(e) => return (fed, e),
         }
     }
     panic!("{total} bytes accepted");
