@@ -8,7 +8,9 @@
 
 pub mod connector;
 pub mod route_error;
+pub mod settings;
 pub mod wire;
 
 pub use connector::{Component, ConnectorConfig, Event, SendError};
+pub use settings::RouterSettings;
 pub use wire::{Bind, Packet, Route, RouteKind};

@@ -55,10 +55,14 @@ pub fn stanza_bytes(el: &Element, stream_ns: Option<&str>) -> Bytes {
 fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     let element_ns = el.ns();
     let in_streams_ns = element_ns == ns::STREAMS;
+    // The XML namespace has its `xml:` prefix without any declaration, and may not be
+    // declared under another prefix nor as the default namespace (Namespaces in XML §3).
+    let in_xml_ns = element_ns == ns::XML;
     // An element whose own attributes are in its namespace (jabberd2's `<sc:session sc:c2s=…>`)
     // is written with that prefix, declared once: jabberd2 keeps only the first declaration of a
     // namespace and would otherwise lose the attributes' prefix.
     let prefixed = !in_streams_ns
+        && !in_xml_ns
         && !element_ns.is_empty()
         && element_ns != inherited_ns
         && el
@@ -68,6 +72,8 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     let mut declared: Vec<&str> = Vec::new();
     let element_prefix = if in_streams_ns {
         Some("stream".to_owned())
+    } else if in_xml_ns {
+        Some("xml".to_owned())
     } else if prefixed {
         declared.push(&element_ns);
         Some(attr_prefix(&element_ns, 0))
@@ -76,7 +82,7 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     };
     out.put_u8(b'<');
     put_qualified(out, element_prefix.as_deref(), el.name());
-    let child_default = if in_streams_ns || prefixed || element_ns == inherited_ns {
+    let child_default = if in_streams_ns || in_xml_ns || prefixed || element_ns == inherited_ns {
         if prefixed {
             put_attr(
                 out,
@@ -524,6 +530,30 @@ mod tests {
             reparse(&escaped, &[])[0],
             StreamEvent::Header(escaped.clone())
         );
+    }
+
+    #[test]
+    fn elements_in_the_xml_namespace() {
+        // `<xml:x/>` is well-formed; declaring the XML namespace under any other prefix, or as
+        // the default namespace, is not.
+        let el = Element::builder("a", ns::CLIENT)
+            .append(
+                Element::builder("b", ns::XML)
+                    .attr_ns(
+                        rxml::Namespace::xml().clone(),
+                        rxml::xml_ncname!("lang").into(),
+                        "en",
+                    )
+                    .append(Element::bare("c", ns::CLIENT))
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            written(&el, Some(ns::CLIENT)),
+            "<a><xml:b xml:lang='en'><c/></xml:b></a>"
+        );
+        round_trip(Some(ns::CLIENT), &el);
+        round_trip(None, &Element::bare("top", ns::XML));
     }
 
     #[test]
