@@ -139,3 +139,48 @@ def start_router(
     proc.start()
     proc.wait_for_port(port, host, timeout=timeout)
     return RouterHandle(proc, host, port, config_path)
+
+
+# -- any Starling daemon ---------------------------------------------------------------------
+
+
+@dataclass
+class DaemonHandle:
+    process: Process
+    config_path: Path
+
+
+def start_daemon(
+    workdir: Path,
+    registry: ProcessRegistry,
+    executable: str,
+    config: Mapping[str, Any] | str,
+    *,
+    name: str | None = None,
+    ready_port: tuple[str, int] | None = None,
+    ready_log: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 20.0,
+) -> DaemonHandle:
+    """Write `<name>.toml` into `workdir` and start `<executable> --config <name>.toml`.
+
+    Ready when `ready_port` accepts TCP and/or a log line matches `ready_log` (a regex), e.g. the
+    sm's "online at the router".
+    """
+    name = name or executable
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    text = config if isinstance(config, str) else to_toml(config)
+    config_path = workdir / f"{name}.toml"
+    config_path.write_text(text)
+    exe = starling_bin(executable)
+    if not exe.exists():
+        raise AssertionError(f"{exe} does not exist: build it with `cargo build --workspace --bins`")
+    env = {"RUST_LOG": os.environ.get("RUST_LOG", "debug"), "RUST_BACKTRACE": "1", **(env or {})}
+    proc = registry.add(Process(name, [exe, "--config", config_path], workdir, env=env))
+    proc.start()
+    if ready_port is not None:
+        proc.wait_for_port(ready_port[1], ready_port[0], timeout=timeout)
+    if ready_log is not None:
+        proc.wait_for_log(ready_log, timeout=timeout)
+    return DaemonHandle(proc, config_path)
