@@ -37,7 +37,12 @@ fn parser(seed: u8) -> StreamParser {
 fn chunks(seed: u8, input: &[u8]) -> Vec<&[u8]> {
     let n = input.len();
     let mut points: Vec<usize> = (1..=(seed as usize % 4) + 1)
-        .map(|i| (seed as usize).wrapping_mul(2_654_435_761).wrapping_mul(i * 7 + 1) % (n + 1))
+        .map(|i| {
+            (seed as usize)
+                .wrapping_mul(2_654_435_761)
+                .wrapping_mul(i * 7 + 1)
+                % (n + 1)
+        })
         .collect();
     points.sort_unstable();
     points.dedup();
