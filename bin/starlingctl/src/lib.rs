@@ -9,6 +9,8 @@ pub mod files;
 pub mod init;
 pub mod router_toml;
 pub mod secret;
+pub mod store;
 pub mod up;
+pub mod users;
 
 pub use error::CtlError;

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use starlingctl::router_toml::Added;
-use starlingctl::{component, init, up, CtlError};
+use starlingctl::{component, init, up, users, CtlError};
 
 /// Administration of a Starling XMPP server: write its config, add components, run the daemons.
 #[derive(Debug, Parser)]
@@ -40,6 +40,39 @@ enum Command {
         /// once starling-c2s exists; it changes nothing until then.
         #[arg(long)]
         allow_registration: bool,
+    },
+    /// Create an account, storing only SCRAM-SHA-1/256/512 credentials.
+    Adduser {
+        /// The user's bare JID, e.g. alice@example.org.
+        jid: String,
+        /// The password; `-` reads one line from stdin; generated and printed if omitted.
+        password: Option<String>,
+        /// Directory holding sm.toml (or c2s.toml), whose [storage] table names the store.
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+    /// Set a user's password (all SCRAM credentials are replaced).
+    Passwd {
+        /// The user's bare JID.
+        jid: String,
+        /// The new password; `-` reads one line from stdin; generated and printed if omitted.
+        password: Option<String>,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+    /// Delete an account with its roster and offline messages.
+    Deluser {
+        /// The user's bare JID.
+        jid: String,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+    /// List the accounts of a domain, one JID per line.
+    Users {
+        /// The domain, e.g. example.org.
+        domain: String,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
     },
     /// XEP-0114 components (gateways, group chat, bots) allowed on the router's port.
     Component {
@@ -89,6 +122,10 @@ fn main() -> ExitCode {
                     etc,
                 },
         } => run_component_add(&etc, &name, secret.as_deref(), force),
+        Command::Adduser { jid, password, etc } => block_on(run_adduser(&etc, &jid, password)),
+        Command::Passwd { jid, password, etc } => block_on(run_passwd(&etc, &jid, password)),
+        Command::Deluser { jid, etc } => block_on(run_deluser(&etc, &jid)),
+        Command::Users { domain, etc } => block_on(run_users(&etc, &domain)),
     })
 }
 
@@ -131,5 +168,54 @@ fn run_component_add(
         "the router applies it on SIGHUP: `kill -HUP <starling-router pid>`, or send SIGHUP to \
          `starlingctl up`, which passes it on"
     );
+    Ok(())
+}
+
+/// Runs one storage command. A current-thread runtime suffices: the database work happens on the
+/// storage crate's own thread.
+fn block_on(fut: impl std::future::Future<Output = Result<(), CtlError>>) -> Result<(), CtlError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CtlError::new(format_args!("cannot start the runtime: {e}")))?
+        .block_on(fut)
+}
+
+async fn run_adduser(
+    etc: &std::path::Path,
+    jid: &str,
+    password: Option<String>,
+) -> Result<(), CtlError> {
+    let added = users::add(etc, jid, password.as_deref()).await?;
+    println!("added {}", added.user);
+    if let Some(password) = added.generated_password {
+        println!("password: {password}");
+    }
+    Ok(())
+}
+
+async fn run_passwd(
+    etc: &std::path::Path,
+    jid: &str,
+    password: Option<String>,
+) -> Result<(), CtlError> {
+    let generated = users::passwd(etc, jid, password.as_deref()).await?;
+    println!("changed the password of {}", users::parse_user(jid)?);
+    if let Some(password) = generated {
+        println!("password: {password}");
+    }
+    Ok(())
+}
+
+async fn run_deluser(etc: &std::path::Path, jid: &str) -> Result<(), CtlError> {
+    let user = users::delete(etc, jid).await?;
+    println!("deleted {user}");
+    Ok(())
+}
+
+async fn run_users(etc: &std::path::Path, domain: &str) -> Result<(), CtlError> {
+    for user in users::list(etc, domain).await? {
+        println!("{user}");
+    }
     Ok(())
 }

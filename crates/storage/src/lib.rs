@@ -1,0 +1,28 @@
+//! Starling's user data: accounts with their SCRAM credentials, rosters with XEP-0237 versions,
+//! offline messages. The contract is docs/storage-api.md.
+//!
+//! SQLite (bundled, WAL) behind one dedicated thread that owns the connection ([`actor`]); every
+//! method is `async` and never blocks the runtime. Per-user data references the account row with
+//! `ON DELETE CASCADE`, so writes for a JID without an account fail with
+//! [`StorageError::UnknownUser`].
+
+mod accounts;
+mod actor;
+mod config;
+mod connection;
+mod error;
+pub mod migrations;
+mod offline;
+mod roster;
+mod rows;
+mod storage;
+mod types;
+
+pub use config::StorageConfig;
+pub use error::StorageError;
+pub use storage::Storage;
+pub use types::{RosterChange, RosterItem, Subscription};
+
+/// Re-exported so callers name the same types as the API.
+pub use jid::BareJid;
+pub use sasl_server::{ScramCredentials, ScramHash};

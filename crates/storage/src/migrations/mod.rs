@@ -1,0 +1,50 @@
+//! Versioned schema migrations. Migration N (1-based) is `MIGRATIONS[N - 1]`; the database's
+//! `PRAGMA user_version` is the number of migrations applied. Each runs in its own transaction
+//! together with the version bump, so a crash mid-way leaves the previous version intact.
+//! Never edit a released migration: add a new file.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::StorageError;
+
+const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql")];
+
+/// The schema version this code writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the schema up to [`SCHEMA_VERSION`]; a no-op when it already is.
+pub(crate) fn run(conn: &mut Connection, path: &Path) -> Result<(), StorageError> {
+    let fail = |e: rusqlite::Error| StorageError::Open {
+        file: path.to_path_buf(),
+        message: format!("schema migration failed: {e}"),
+    };
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(fail)?;
+    if found < 0 {
+        // Not something Starling writes: another program owns this file.
+        return Err(StorageError::Open {
+            file: path.to_path_buf(),
+            message: format!("schema version {found} was not written by Starling"),
+        });
+    }
+    if found > SCHEMA_VERSION {
+        return Err(StorageError::NewerSchema {
+            file: path.to_path_buf(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = index as i64 + 1;
+        let tx = conn.transaction().map_err(fail)?;
+        tx.execute_batch(sql).map_err(fail)?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+        tracing::info!(file = %path.display(), version, "database schema migrated");
+    }
+    Ok(())
+}
