@@ -1,0 +1,137 @@
+//! `sm.toml`: the sm's id, hosted domains, router account, storage and limits.
+
+use std::path::{Path, PathBuf};
+
+use component::RouterSettings;
+use daemon::ConfigError;
+use serde::Deserialize;
+use storage::StorageConfig;
+
+/// The whole file. Unknown keys are errors, so a misspelt key never silently means a default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The name bound at the router; session replies and c2s traffic use it. Each sm instance
+    /// sharing a domain needs its own id.
+    pub id: String,
+    /// Domains hosted here, bound with `multi` so that several sm can share one.
+    pub domains: Vec<String>,
+    pub router: RouterSettings,
+    pub storage: StorageConfig,
+    pub limits: Limits,
+}
+
+/// Per-user limits.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Messages kept for a user while offline; past this, senders get `service-unavailable`.
+    pub offline_quota: usize,
+    /// Roster items per user; a roster set or subscription beyond it is refused.
+    pub max_roster_items: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            offline_quota: 100,
+            max_roster_items: 1000,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            id: "sm".into(),
+            domains: vec!["localhost".into()],
+            router: RouterSettings::default(),
+            storage: StorageConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// A loaded, checked configuration and where its relative paths point.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    /// The storage path resolved against the config file's directory.
+    pub database: PathBuf,
+}
+
+/// Reads and checks `path`.
+pub fn load(path: &Path) -> Result<Loaded, ConfigError> {
+    let mut config: Config = daemon::config::load(path)?;
+    check(path, &mut config)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let database = config.storage.resolve(dir);
+    Ok(Loaded { config, database })
+}
+
+/// Semantic checks serde cannot do; domains are normalised like JIDs so that lookups match.
+fn check(path: &Path, config: &mut Config) -> Result<(), ConfigError> {
+    if config.id.is_empty() {
+        return Err(ConfigError::new(path, "id", "must not be empty"));
+    }
+    if config.domains.is_empty() {
+        return Err(ConfigError::new(
+            path,
+            "domains",
+            "at least one domain is needed",
+        ));
+    }
+    for (i, domain) in config.domains.iter_mut().enumerate() {
+        let key = format!("domains[{i}]");
+        let trimmed = domain.strip_suffix('.').unwrap_or(domain);
+        match jid::BareJid::new(trimmed) {
+            Ok(jid) if jid.node().is_none() => *domain = jid.domain().as_str().to_owned(),
+            _ => return Err(ConfigError::new(path, key, "not a valid domain name")),
+        }
+    }
+    if let Some((key, problem)) = config.router.problem() {
+        return Err(ConfigError::new(path, format!("router.{key}"), problem));
+    }
+    if config.limits.max_roster_items == 0 {
+        return Err(ConfigError::new(
+            path,
+            "limits.max_roster_items",
+            "must be at least 1",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Loaded, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sm.toml");
+        std::fs::write(&path, text).expect("write");
+        load(&path)
+    }
+
+    #[test]
+    fn the_shipped_file_parses_and_only_lacks_a_password() {
+        let text = include_str!("../../../etc/sm.toml");
+        let err = parse(text).expect_err("the shipped file has no router password");
+        assert_eq!(err.key(), Some("router.password"));
+        let with_pw = text.replace("password = \"\"", "password = \"x\"");
+        let loaded = parse(&with_pw).expect("parses");
+        assert_eq!(loaded.config.id, "sm");
+        assert_eq!(loaded.config.domains, vec!["localhost".to_owned()]);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_domains_are_errors() {
+        let base = "[router]\nuser = \"sm\"\npassword = \"x\"\n";
+        let err = parse(&format!("idd = \"x\"\n{base}")).expect_err("unknown key");
+        assert!(err.to_string().contains("idd"), "{err}");
+        let err = parse(&format!("domains = [\"a b\"]\n{base}")).expect_err("bad domain");
+        assert_eq!(err.key(), Some("domains[0]"));
+        let ok = parse(&format!("domains = [\"Example.COM.\"]\n{base}")).expect("ok");
+        assert_eq!(ok.config.domains, vec!["example.com".to_owned()]);
+    }
+}
