@@ -57,14 +57,15 @@ class C2s:
 
 
 def start_c2s(workdir: Path, processes, router, *, registration: bool = True, limits: Optional[dict] = None,
-              host: Optional[dict] = None, wait_ready: bool = True, name: str = "starling-c2s") -> C2s:
+              host: Optional[dict] = None, wait_ready: bool = True, name: str = "starling-c2s",
+              storage: str = "c2s-accounts.db", router_login: tuple[str, str] = (C2S_USER, C2S_PASSWORD)) -> C2s:
     port, tls_port = free_port(), free_port()
     config = {
         "id": "c2s",
         "listen": [f"{LOOPBACK}:{port}"],
         "direct_tls_listen": [f"{LOOPBACK}:{tls_port}"],
-        "router": {"addresses": [f"{router.host}:{router.port}"], "user": C2S_USER, "password": C2S_PASSWORD},
-        "storage": {"path": "c2s-accounts.db"},
+        "router": {"addresses": [f"{router.host}:{router.port}"], "user": router_login[0], "password": router_login[1]},
+        "storage": {"path": storage},
         "hosts": {DOMAIN: {"registration": registration, **(host or {})}},
         "limits": {"auth_failure_delay_ms": 200, **(limits or {})},
     }

@@ -96,8 +96,8 @@ def second_c2s(stack: Stack, workdir: Path, registry: ProcessRegistry) -> Jabber
 class SmClient(ChatClient):
     """A ChatClient that also records roster pushes and leaves subscription answers to the test."""
 
-    def __init__(self, jid: str, password: str) -> None:
-        super().__init__(jid, password)
+    def __init__(self, jid: str, password: str, sasl_mech: str = "PLAIN") -> None:
+        super().__init__(jid, password, sasl_mech=sasl_mech)
         self.pushes = _StanzaQueue()
         self.register_handler(
             Callback("test: roster pushes", MatchXPath(f"{{jabber:client}}iq/{{{NS_ROSTER}}}query"), self._on_roster_iq)
