@@ -23,6 +23,9 @@ impl Daemon {
 /// `init` writes documents every key exactly as the shipped example does.
 pub const ROUTER_TEMPLATE: &str = include_str!("../../../etc/router.toml");
 
+pub const C2S_TEMPLATE: &str = include_str!("../../../etc/c2s.toml");
+pub const SM_TEMPLATE: &str = include_str!("../../../etc/sm.toml");
+
 pub const ROUTER: Daemon = Daemon {
     name: "router",
     executable: "starling-router",
@@ -35,12 +38,12 @@ pub const DAEMONS: &[Daemon] = &[
     Daemon {
         name: "c2s",
         executable: "starling-c2s",
-        template: None,
+        template: Some(C2S_TEMPLATE),
     },
     Daemon {
         name: "sm",
         executable: "starling-sm",
-        template: None,
+        template: Some(SM_TEMPLATE),
     },
     Daemon {
         name: "s2s",

@@ -1,22 +1,26 @@
 //! `starlingctl init`: a complete, commented etc/ for a new domain.
 //!
 //! Each daemon's file starts from its shipped, commented template and is edited with `toml_edit`,
-//! so the result documents every key. Today only the router exists. As each daemon arrives, it
-//! gets a template in [`crate::daemons::DAEMONS`], a `render_*` step here that fills in the
-//! domain, and a router account with a random password ([`router_account`]) that its own file is
-//! given too.
+//! so the result documents every key. Each daemon with a template in [`crate::daemons::DAEMONS`]
+//! gets its file, with the domain filled in ([`fill_in`]), and a router account with a random
+//! password ([`accounts::provision`]).
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use toml_edit::DocumentMut;
+use toml_edit::{value, Array, DocumentMut, Item};
 
 use crate::daemons::{Daemon, DAEMONS, ROUTER};
 use crate::error::CtlError;
-use crate::{domain, files, router_toml, secret};
+use crate::{accounts, domain, files, router_toml};
 
 /// The router's component port, the one jabberd2 components expect.
 pub const ROUTER_PORT: u16 = 5347;
+/// The client ports: STARTTLS (RFC 6120) and direct TLS (XEP-0368).
+pub const C2S_PORT: u16 = 5222;
+pub const C2S_DIRECT_TLS_PORT: u16 = 5223;
+/// The domain the shipped templates are written for.
+const TEMPLATE_DOMAIN: &str = "localhost";
 
 /// What the administrator asked for.
 #[derive(Debug, Clone)]
@@ -25,8 +29,7 @@ pub struct InitOptions {
     /// The address the daemons listen on; 127.0.0.1 keeps a fresh install off the network.
     pub listen: IpAddr,
     pub dir: PathBuf,
-    /// Lets clients register accounts in-band (XEP-0077). Written into c2s.toml once starling-c2s
-    /// exists; until then there is nothing to record it in.
+    /// Lets clients register accounts in-band (XEP-0077): `registration` in c2s.toml.
     pub allow_registration: bool,
 }
 
@@ -61,53 +64,46 @@ pub fn run(options: &InitOptions) -> Result<Vec<PathBuf>, CtlError> {
 
 /// Renders every file `init` writes, for an already validated domain.
 pub fn render(options: &InitOptions) -> Result<Vec<Rendered>, CtlError> {
-    let template_path = Path::new("etc").join(ROUTER.config_file());
-    let mut router = router_toml::parse(&template_path, template(&ROUTER))?;
+    let router_file = Path::new("router.toml");
+    let mut router = router_toml::parse(router_file, template(&ROUTER))?;
     router_toml::set_listen(&mut router, &[SocketAddr::new(options.listen, ROUTER_PORT)]);
 
     let mut out = Vec::new();
-    // The other daemons, once they have templates: each one's own file, and its account in the
-    // router's. (None has a template yet, so this adds nothing today.)
+    // Every other daemon with a template: its own file, and its account in the router's.
     for daemon in DAEMONS.iter().filter(|d| d.name != ROUTER.name) {
         let Some(template) = daemon.template else {
             continue;
         };
-        let password = router_account(&mut router, daemon)?;
         let path = Path::new("etc").join(daemon.config_file());
         let mut doc = router_toml::parse(&path, template)?;
-        set_router_login(&mut doc, daemon.name, &password);
+        fill_in(daemon, &mut doc, options);
+        accounts::provision(router_file, &mut router, daemon, &mut doc)?;
         out.push(rendered(daemon, options, doc));
     }
     out.insert(0, rendered(&ROUTER, options, router));
     Ok(out)
 }
 
-/// Adds `daemon`'s account to the router config and returns its new random password.
-pub fn router_account(router: &mut DocumentMut, daemon: &Daemon) -> Result<String, CtlError> {
-    let password = secret::generate()
-        .map_err(|e| CtlError::new(format_args!("cannot generate a password: {e}")))?;
-    // The s2s takes every domain nothing else has bound.
-    let default_route = daemon.name == "s2s";
-    router_toml::add_user(
-        Path::new("router.toml"),
-        router,
-        daemon.name,
-        &password,
-        &[],
-        default_route,
-    )?;
-    Ok(password)
+/// Puts the domain, the listen address and the registration choice into a daemon's template.
+fn fill_in(daemon: &Daemon, doc: &mut DocumentMut, options: &InitOptions) {
+    match daemon.name {
+        "c2s" => {
+            let at = |port| Array::from_iter([SocketAddr::new(options.listen, port).to_string()]);
+            doc["listen"] = value(at(C2S_PORT));
+            doc["direct_tls_listen"] = value(at(C2S_DIRECT_TLS_PORT));
+            if let Some(hosts) = doc.get_mut("hosts").and_then(Item::as_table_mut) {
+                let mut host = hosts.remove(TEMPLATE_DOMAIN).unwrap_or_default();
+                host["registration"] = value(options.allow_registration);
+                hosts.insert(&options.domain, host);
+            }
+        }
+        "sm" => doc["domains"] = value(Array::from_iter([options.domain.as_str()])),
+        _ => {}
+    }
 }
 
 fn template(daemon: &Daemon) -> &'static str {
     daemon.template.unwrap_or_default()
-}
-
-/// A Starling component daemon's credentials for the router: `[router] user`, `password`.
-/// (The key names are to be confirmed by the first component daemon's config.)
-pub fn set_router_login(doc: &mut DocumentMut, user: &str, password: &str) {
-    doc["router"]["user"] = toml_edit::value(user);
-    doc["router"]["password"] = toml_edit::value(password);
 }
 
 /// Prefixes the file with a line saying where it came from.
@@ -139,7 +135,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let etc = dir.path().join("etc");
         let written = run(&options(&etc)).unwrap();
-        assert_eq!(written, vec![etc.join("router.toml")]);
+        let names = ["router.toml", "c2s.toml", "sm.toml"];
+        assert_eq!(written, names.map(|n| etc.join(n)));
         let text = std::fs::read_to_string(&written[0]).unwrap();
         assert!(text.starts_with("# Written by `starlingctl init --domain example.test`"));
         assert!(text.contains("listen = [\"127.0.0.1:5347\"]\n"), "{text}");
@@ -181,27 +178,38 @@ mod tests {
     }
 
     #[test]
-    fn router_account_gets_random_password() {
-        let mut router =
-            router_toml::parse(Path::new("r"), crate::daemons::ROUTER_TEMPLATE).unwrap();
-        let s2s = DAEMONS.iter().find(|d| d.name == "s2s").unwrap();
-        let password = router_account(&mut router, s2s).unwrap();
-        assert_eq!(
-            router["users"]["s2s"]["password"].as_str(),
-            Some(password.as_str())
-        );
-        assert_eq!(
-            router["users"]["s2s"]["default_route"].as_bool(),
-            Some(true)
-        );
-    }
+    fn c2s_and_sm_serve_the_domain_with_router_accounts() {
+        let mut opts = options(Path::new("unused"));
+        opts.allow_registration = true;
+        let files = render(&opts).unwrap();
+        let doc = |name: &str| -> DocumentMut {
+            let file = files.iter().find(|f| f.name == name).unwrap();
+            file.contents.parse().unwrap()
+        };
+        let (router, c2s, sm) = (doc("router.toml"), doc("c2s.toml"), doc("sm.toml"));
 
-    #[test]
-    fn router_login_is_set() {
-        let mut doc: DocumentMut = "# c2s\nid = \"c2s\"\n".parse().unwrap();
-        set_router_login(&mut doc, "c2s", "pw");
-        let reparsed: DocumentMut = doc.to_string().parse().unwrap();
-        assert_eq!(reparsed["router"]["user"].as_str(), Some("c2s"));
-        assert_eq!(reparsed["router"]["password"].as_str(), Some("pw"));
+        assert_eq!(c2s["listen"][0].as_str(), Some("127.0.0.1:5222"));
+        assert_eq!(c2s["direct_tls_listen"][0].as_str(), Some("127.0.0.1:5223"));
+        let hosts = c2s["hosts"].as_table().unwrap();
+        assert_eq!(
+            hosts.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            ["example.test"]
+        );
+        assert_eq!(hosts["example.test"]["registration"].as_bool(), Some(true));
+        assert_eq!(sm["domains"][0].as_str(), Some("example.test"));
+        assert_eq!(sm["domains"].as_array().unwrap().len(), 1);
+
+        for (name, config) in [("c2s", &c2s), ("sm", &sm)] {
+            let password = config["router"]["password"].as_str().unwrap();
+            assert_eq!(router["users"][name]["password"].as_str(), Some(password));
+        }
+        assert_ne!(
+            c2s["router"]["password"].as_str(),
+            sm["router"]["password"].as_str()
+        );
+        assert_eq!(
+            router["users"]["sm"]["bind"][1].as_str(),
+            Some("example.test")
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! starlingctl: administration of a Starling installation. The binary (`main.rs`) only parses
 //! the command line; each subcommand lives in its own module here.
 
+pub mod accounts;
 pub mod component;
 pub mod daemons;
 pub mod domain;

@@ -33,6 +33,21 @@ async fn delete_account_cascades() {
     );
 }
 
+/// c2s and sm open the same new file at the same moment when `starlingctl up` starts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_opens_migrate_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let opens = (0..4).map(|_| {
+        let config = config(&dir);
+        tokio::spawn(async move { Storage::open(&config).await.map(|_| ()) })
+    });
+    for open in opens.collect::<Vec<_>>() {
+        open.await.unwrap().unwrap();
+    }
+    let version = rusqlite_user_version(&config(&dir).path);
+    assert_eq!(version, storage::migrations::SCHEMA_VERSION);
+}
+
 #[tokio::test]
 async fn reopen_keeps_data_and_migrations_are_idempotent() {
     let dir = tempfile::tempdir().unwrap();

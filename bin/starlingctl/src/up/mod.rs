@@ -64,12 +64,16 @@ fn plan(etc: &Path) -> Result<Vec<Spec>, CtlError> {
             );
             continue;
         };
-        first_start::prepare(etc, daemon)?;
         specs.push(Spec {
             label: daemon.name,
             executable,
             config,
         });
+    }
+    if present > 0 {
+        for name in first_start::prepare(etc)? {
+            eprintln!("first start: created the router account for {name} (in its config and the router's)");
+        }
     }
     if present == 0 {
         let names: Vec<String> = DAEMONS.iter().map(|d| d.config_file()).collect();

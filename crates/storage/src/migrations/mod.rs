@@ -1,11 +1,13 @@
 //! Versioned schema migrations. Migration N (1-based) is `MIGRATIONS[N - 1]`; the database's
-//! `PRAGMA user_version` is the number of migrations applied. Each runs in its own transaction
-//! together with the version bump, so a crash mid-way leaves the previous version intact.
+//! `PRAGMA user_version` is the number of migrations applied. The version check, the pending
+//! migrations and the version bump run in one IMMEDIATE transaction: a crash mid-way leaves the
+//! previous version intact, and of two daemons opening a new file at once (c2s and sm share it)
+//! the second waits for the first and then finds nothing to do.
 //! Never edit a released migration: add a new file.
 
 use std::path::Path;
 
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::StorageError;
 
@@ -20,7 +22,10 @@ pub(crate) fn run(conn: &mut Connection, path: &Path) -> Result<(), StorageError
         file: path.to_path_buf(),
         message: format!("schema migration failed: {e}"),
     };
-    let found: i64 = conn
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(fail)?;
+    let found: i64 = tx
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(fail)?;
     if found < 0 {
@@ -37,14 +42,15 @@ pub(crate) fn run(conn: &mut Connection, path: &Path) -> Result<(), StorageError
             known: SCHEMA_VERSION,
         });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        let version = index as i64 + 1;
-        let tx = conn.transaction().map_err(fail)?;
-        tx.execute_batch(sql).map_err(fail)?;
-        tx.pragma_update(None, "user_version", version)
-            .map_err(fail)?;
-        tx.commit().map_err(fail)?;
-        tracing::info!(file = %path.display(), version, "database schema migrated");
+    if found == SCHEMA_VERSION {
+        return Ok(());
     }
+    for sql in &MIGRATIONS[found as usize..] {
+        tx.execute_batch(sql).map_err(fail)?;
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(fail)?;
+    tx.commit().map_err(fail)?;
+    tracing::info!(file = %path.display(), from = found, to = SCHEMA_VERSION, "database schema migrated");
     Ok(())
 }
