@@ -33,7 +33,10 @@ class Stack:
 
 
 def start_stack(workdir: Path, registry: ProcessRegistry, *, sm_limits: dict | None = None,
-                c2s_limits: dict | None = None, registration: bool = True) -> Stack:
+                c2s_limits: dict | None = None, registration: bool = True,
+                components: dict[str, str] | None = None) -> Stack:
+    """`components`: XEP-0114 component name -> secret, accepted by the router (stand-ins for
+    remote domains)."""
     router = start_router(
         workdir,
         registry,
@@ -44,6 +47,8 @@ def start_stack(workdir: Path, registry: ProcessRegistry, *, sm_limits: dict | N
                 C2S_USER: {"password": C2S_PASSWORD, "bind": ["c2s"]},
                 SM_USER: {"password": SM_PASSWORD, "bind": ["sm", DOMAIN]},
             },
+            **({"components": {name: {"secret": secret} for name, secret in components.items()}}
+               if components else {}),
         },
     )
     sm = start_daemon(

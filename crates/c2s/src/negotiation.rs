@@ -22,6 +22,8 @@ pub const NS_BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
 pub const NS_SESSION_IQ: &str = "urn:ietf:params:xml:ns:xmpp-session";
 pub const NS_REGISTER: &str = "jabber:iq:register";
 const NS_REGISTER_FEATURE: &str = "http://jabber.org/features/iq-register";
+/// RFC 6121 §2.6.1: the sm versions rosters, which the server must advertise.
+const NS_ROSTERVER: &str = "urn:xmpp:features:rosterver";
 
 /// How a connection ends.
 #[derive(Debug)]
@@ -301,6 +303,7 @@ fn features(conn: &Conn, nego: &Nego, stream: &ClientStream) -> Element {
         let mut session = Element::bare("session", NS_SESSION_IQ);
         session.append_child(Element::bare("optional", NS_SESSION_IQ));
         features.append_child(session);
+        features.append_child(Element::bare("ver", NS_ROSTERVER));
         return features;
     }
     if !nego.secure {

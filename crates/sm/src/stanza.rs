@@ -98,10 +98,20 @@ pub fn parse_jid(text: &str) -> Option<Jid> {
         Some(i) => (&text[..i], &text[i..]),
         None => (text, ""),
     };
-    match address.strip_suffix('.') {
+    let jid = match address.strip_suffix('.') {
+        // RFC 7622 §3.2: one final dot is stripped; what is left must not end in an empty label.
+        Some(stripped) if stripped.ends_with(['.', '@']) || stripped.is_empty() => None,
         Some(stripped) => Jid::new(&format!("{stripped}{resource}")).ok(),
         None => Jid::new(text).ok(),
+    }?;
+    if text.is_ascii() {
+        return Some(jid);
     }
+    // The jid crate's preparation is not idempotent for some compatibility characters (U+213B
+    // becomes "FAX", which a second pass lowercases): prepare until stable, so that every
+    // spelling of an address compares equal after one call.
+    let again = Jid::new(jid.as_str()).ok()?;
+    (Jid::new(again.as_str()).ok()? == again).then_some(again)
 }
 
 /// The bare JID of a user (localpart required).
@@ -142,6 +152,11 @@ pub fn readdressed(st: &Element, to: &str) -> Element {
     copy
 }
 
+/// The stanza as XML text, for storage (read back with `str::parse::<Element>`).
+pub fn to_text(st: &Element) -> String {
+    String::from_utf8_lossy(&xml_stream::writer::stanza_bytes(st, None)).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +189,10 @@ mod tests {
     fn trailing_dot_is_dropped() {
         assert_eq!(parse_jid("a@example.com./r"), parse_jid("a@example.com/r"));
         assert!(parse_jid("a@b@c").is_none());
+        // Found by the jid fuzz target: two final dots are an empty label, not one dot to strip.
+        assert!(parse_jid("a@example.com../r").is_none());
+        assert!(parse_jid("a@./r").is_none());
+        assert!(parse_jid(".").is_none());
+        assert_eq!(parse_jid("a@\u{213B}.example"), parse_jid("a@fax.example"));
     }
 }

@@ -169,12 +169,14 @@ pub fn outbound(state: State, action: Action) -> Outbound {
             new: state,
             route: false,
         },
+        // Only a cancellation or a denial is routed: with no subscription from the contact and
+        // no request pending, there is nothing to tell it (table 5: SHOULD NOT route).
         Action::Unsubscribed => Outbound {
             new: State {
                 pending_in: false,
                 ..state.with_from(false)
             },
-            route: true,
+            route: state.has_from() || state.pending_in,
         },
     }
 }
@@ -344,6 +346,14 @@ mod tests {
         check_outbound(
             Action::Unsubscribed,
             [s[0], s[1], s[0], s[1], s[4], s[4], s[0], s[1], s[4]],
+        );
+        let routed: Vec<bool> = STATES
+            .iter()
+            .map(|s| outbound(*s, Action::Unsubscribed).route)
+            .collect();
+        assert_eq!(
+            routed,
+            [false, false, true, true, false, true, true, true, true]
         );
     }
 }

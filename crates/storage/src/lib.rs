@@ -1,5 +1,5 @@
 //! Starling's user data: accounts with their SCRAM credentials, rosters with XEP-0237 versions,
-//! offline messages. The contract is docs/storage-api.md.
+//! pending subscription requests, offline messages. The contract is docs/storage-api.md.
 //!
 //! SQLite (bundled, WAL) behind one dedicated thread that owns the connection ([`actor`]); every
 //! method is `async` and never blocks the runtime. Per-user data references the account row with
@@ -16,6 +16,7 @@ mod offline;
 mod roster;
 mod rows;
 mod storage;
+mod subscription_requests;
 mod types;
 
 pub use config::StorageConfig;

@@ -8,7 +8,7 @@ use jid::BareJid;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::rows::{account_id, parse_jid, require_account};
-use crate::{RosterChange, RosterItem, Storage, StorageError, Subscription};
+use crate::{subscription_requests, RosterChange, RosterItem, Storage, StorageError, Subscription};
 
 /// How many contacts' latest changes are kept per user. A client whose version is older than the
 /// oldest kept change gets the whole roster instead of a diff.
@@ -45,7 +45,8 @@ impl Storage {
         .await
     }
 
-    /// Inserts or replaces the item for `item.jid`; returns the new roster version.
+    /// Inserts or replaces the item for `item.jid`; returns the new roster version. Without
+    /// pending-in, the kept subscription request from the contact goes too.
     pub async fn set_roster_item(
         &self,
         user: &BareJid,
@@ -83,6 +84,10 @@ impl Storage {
                     stmt.execute(params![item_id, group, position as i64])?;
                 }
             }
+            if !item.pending_in {
+                // Answered (or withdrawn): the kept request is no longer delivered.
+                subscription_requests::forget(&tx, id, &contact)?;
+            }
             let version = record_change(&tx, id, &contact, false)?;
             tx.commit()?;
             Ok(version)
@@ -90,7 +95,8 @@ impl Storage {
         .await
     }
 
-    /// Removes the item; the new version, or `None` (and no version change) if it was not there.
+    /// Removes the item (and the contact's kept subscription request); the new version, or `None`
+    /// (and no change) if it was not there.
     pub async fn remove_roster_item(
         &self,
         user: &BareJid,
@@ -109,6 +115,7 @@ impl Storage {
             if removed == 0 {
                 return Ok(None);
             }
+            subscription_requests::forget(&tx, id, &contact)?;
             let version = record_change(&tx, id, &contact, true)?;
             tx.commit()?;
             Ok(Some(version))

@@ -34,8 +34,7 @@ impl Module for Offline {
             stanza::set_attr(&mut delay, "from", user.domain().as_str());
             stanza::set_attr(&mut delay, "stamp", time::now_stamp());
             stored.append_child(delay);
-            let xml = xml_stream::writer::stanza_bytes(&stored, None);
-            let xml = String::from_utf8_lossy(&xml).into_owned();
+            let xml = stanza::to_text(&stored);
             let quota = core.limits.offline_quota;
             match core.storage.store_offline(user, xml, quota).await {
                 Ok(true) => tracing::debug!(%user, "message stored offline"),

@@ -19,22 +19,52 @@ const MAX_TEXT: usize = 1023;
 
 pub struct Roster;
 
-/// A pending-in record for someone the user never added: RFC 6121 §3.1.3 keeps the request
-/// but it is not a roster item the user sees until answered.
-pub fn hidden(item: &RosterItem) -> bool {
-    item.subscription == storage::Subscription::None
-        && !item.ask_out
-        && item.pending_in
-        && item.name.is_none()
-        && item.groups.is_empty()
+fn state_of(item: &RosterItem) -> State {
+    State {
+        subscription: item.subscription,
+        ask_out: item.ask_out,
+        pending_in: item.pending_in,
+    }
 }
 
-pub fn state_of(item: Option<&RosterItem>) -> State {
-    item.map_or(State::default(), |i| State {
-        subscription: i.subscription,
-        ask_out: i.ask_out,
-        pending_in: i.pending_in,
-    })
+/// The user's item for `contact`, if any, and the subscription state with the contact (RFC 6121
+/// appendix A): the item's, or None + Pending In when a request from someone not in the roster
+/// is kept (§3.1.3, §3.3.3).
+pub async fn current(
+    core: &Core,
+    user: &BareJid,
+    contact: &BareJid,
+) -> Result<(Option<RosterItem>, State), StorageError> {
+    let item = core.storage.roster_item(user, contact).await?;
+    let state = match &item {
+        Some(item) => state_of(item),
+        None => State {
+            pending_in: core
+                .storage
+                .subscription_request(user, contact)
+                .await?
+                .is_some(),
+            ..State::default()
+        },
+    };
+    Ok((item, state))
+}
+
+/// `item` (or a new item for `jid`) in subscription state `state`.
+pub fn with_state(item: Option<&RosterItem>, jid: &BareJid, state: State) -> RosterItem {
+    let mut item = item
+        .cloned()
+        .unwrap_or_else(|| RosterItem::new(jid.clone()));
+    item.subscription = state.subscription;
+    item.ask_out = state.ask_out;
+    item.pending_in = state.pending_in;
+    item
+}
+
+/// Whether the user's roster has no room for another item (`limits.max_roster_items`).
+pub async fn is_full(core: &Core, user: &BareJid) -> Result<bool, StorageError> {
+    let (_, items) = core.storage.roster(user).await?;
+    Ok(items.len() >= core.limits.max_roster_items)
 }
 
 /// The `<item/>` a client sees (pending-in is not shown, RFC 6121 §2.1.2.5).
@@ -73,12 +103,8 @@ fn push_iq(item: Element, version: u64) -> Element {
     iq
 }
 
-/// Roster push (RFC 6121 §2.1.6) of `item` (or its removal) to every interested session.
-pub fn push(core: &Core, user: &BareJid, jid: &BareJid, item: Option<&RosterItem>, version: u64) {
-    let el = match item {
-        Some(item) => item_element(item),
-        None => removed_element(jid),
-    };
+/// Roster push (RFC 6121 §2.1.6) of an `<item/>` to every interested session.
+fn push(core: &Core, user: &BareJid, el: Element, version: u64) {
     for session in core.sessions.sessions_of(user) {
         if session.interested {
             core.to_session(&session.id, push_iq(el.clone(), version));
@@ -86,25 +112,18 @@ pub fn push(core: &Core, user: &BareJid, jid: &BareJid, item: Option<&RosterItem
     }
 }
 
-/// Stores `item` and pushes it if the user can see it; a hidden record that became empty is
-/// deleted instead. Used by roster sets and subscription changes alike.
+/// Stores `item` and pushes it when what the user's clients see of it changed (pending-in is
+/// not shown). Used by roster sets and subscription changes alike.
 pub async fn save(
     core: &mut Core,
     user: &BareJid,
     before: Option<&RosterItem>,
     item: RosterItem,
 ) -> Result<(), StorageError> {
-    let empty = state_of(Some(&item)) == State::default();
-    let was_visible = before.is_some_and(|b| !hidden(b));
-    if empty && !was_visible && item.name.is_none() && item.groups.is_empty() {
-        if before.is_some() {
-            core.storage.remove_roster_item(user, &item.jid).await?;
-        }
-        return Ok(());
-    }
     let version = core.storage.set_roster_item(user, item.clone()).await?;
-    if was_visible || !hidden(&item) {
-        push(core, user, &item.jid, Some(&item), version);
+    let shown = item_element(&item);
+    if before.map(item_element).as_ref() != Some(&shown) {
+        push(core, user, shown, version);
     }
     Ok(())
 }
@@ -115,7 +134,11 @@ impl Module for Roster {
     }
 
     fn in_sess<'a>(&'a self, core: &'a mut Core, sid: &'a str, st: Element) -> Step<'a> {
-        if stanza::kind(&st) != Some(Kind::Iq) || st.get_child("query", NS).is_none() {
+        // A `to` that is no JID is answered jid-malformed at delivery (RFC 6120 §8.3.3.8).
+        if stanza::kind(&st) != Some(Kind::Iq)
+            || st.get_child("query", NS).is_none()
+            || stanza::to(&st).is_err()
+        {
             return pass(st);
         }
         let Some(user) = core.sessions.get(sid).map(|s| s.bare()) else {
@@ -162,9 +185,6 @@ async fn get(core: &mut Core, sid: &str, user: &BareJid, iq: &Element) -> Outcom
         if let Some((_, changes)) = core.storage.roster_changes_since(user, known).await? {
             core.to_session(sid, result_for(iq));
             for change in changes {
-                if change.item.as_ref().is_some_and(hidden) {
-                    continue;
-                }
                 let el = match &change.item {
                     Some(item) => item_element(item),
                     None => removed_element(&change.jid),
@@ -177,10 +197,9 @@ async fn get(core: &mut Core, sid: &str, user: &BareJid, iq: &Element) -> Outcom
     let (version, items) = core.storage.roster(user).await?;
     let mut reply = result_for(iq);
     let mut query = Element::bare("query", NS);
-    if requested.is_some() {
-        stanza::set_attr(&mut query, "ver", version.to_string());
-    }
-    for item in items.iter().filter(|i| !hidden(i)) {
+    // §2.6.3: the version goes on every result, asked for or not.
+    stanza::set_attr(&mut query, "ver", version.to_string());
+    for item in &items {
         query.append_child(item_element(item));
     }
     reply.append_child(query);
@@ -210,7 +229,11 @@ fn parse_set(iq: &Element) -> Result<Request, &'static str> {
     if jid.is_full() {
         return Err("bad-request");
     }
-    let name = item.attr("name").map(str::to_owned);
+    // §2.4.1: an empty name is the same as no name.
+    let name = item
+        .attr("name")
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned);
     if name.as_ref().is_some_and(|n| n.len() > MAX_TEXT) {
         return Err("not-acceptable");
     }
@@ -239,24 +262,20 @@ async fn set(core: &mut Core, sid: &str, user: &BareJid, iq: &Element) -> Outcom
         Ok(r) => r,
         Err(condition) => return Ok(Err(condition)),
     };
-    let existing = core.storage.roster_item(user, &request.jid).await?;
+    let (existing, state) = current(core, user, &request.jid).await?;
     if request.remove {
         return remove(core, sid, user, iq, existing).await;
     }
-    if existing.is_none() {
-        let (_, items) = core.storage.roster(user).await?;
-        if items.len() >= core.limits.max_roster_items {
-            return Ok(Err("not-acceptable"));
-        }
+    if existing.is_none() && is_full(core, user).await? {
+        return Ok(Err("not-acceptable"));
     }
-    let mut item = existing
-        .clone()
-        .unwrap_or_else(|| RosterItem::new(request.jid.clone()));
+    // A kept request from the contact makes the new item None + Pending In.
+    let mut item = with_state(existing.as_ref(), &request.jid, state);
     item.name = request.name;
     item.groups = request.groups;
     core.to_session(sid, result_for(iq));
     let version = core.storage.set_roster_item(user, item.clone()).await?;
-    push(core, user, &item.jid, Some(&item), version);
+    push(core, user, item_element(&item), version);
     Ok(Ok(()))
 }
 
@@ -268,24 +287,25 @@ async fn remove(
     iq: &Element,
     existing: Option<RosterItem>,
 ) -> Outcome {
-    let Some(item) = existing.filter(|i| !hidden(i)) else {
+    let Some(item) = existing else {
         return Ok(Err("item-not-found"));
     };
     let me = user.to_string();
     let contact = item.jid.to_string();
-    let state = state_of(Some(&item));
+    let state = state_of(&item);
     if state.has_to() || state.ask_out {
         core.deliver(stanza::presence("unsubscribe", &me, &contact));
+    }
+    if state.has_from() {
+        // §3.2.2: the contact sees the user go offline while still subscribed.
+        crate::modules::presence::unavailable_to(core, user, &contact);
     }
     if state.has_from() || state.pending_in {
         core.deliver(stanza::presence("unsubscribed", &me, &contact));
     }
-    if state.has_from() {
-        crate::modules::presence::unavailable_to(core, user, &contact);
-    }
     core.to_session(sid, result_for(iq));
     if let Some(version) = core.storage.remove_roster_item(user, &item.jid).await? {
-        push(core, user, &item.jid, None, version);
+        push(core, user, removed_element(&item.jid), version);
     }
     Ok(Ok(()))
 }

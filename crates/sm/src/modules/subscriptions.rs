@@ -4,12 +4,12 @@
 
 use jid::BareJid;
 use minidom::Element;
-use storage::{RosterItem, StorageError};
+use storage::{RosterItem, StorageError, Subscription};
 
 use crate::chain::{pass, Flow, Module, Step};
 use crate::core::Core;
 use crate::modules::presence;
-use crate::modules::roster::{save, state_of};
+use crate::modules::roster::{current, is_full, save, with_state};
 use crate::stanza::{self, Kind};
 use crate::subscription::{self, Action, State};
 
@@ -22,14 +22,42 @@ fn action_of(st: &Element) -> Option<Action> {
     Action::from_type(stanza::typ(st))
 }
 
-fn apply(item: Option<&RosterItem>, jid: &BareJid, state: State) -> RosterItem {
-    let mut item = item
-        .cloned()
-        .unwrap_or_else(|| RosterItem::new(jid.clone()));
-    item.subscription = state.subscription;
-    item.ask_out = state.ask_out;
-    item.pending_in = state.pending_in;
-    item
+/// Whether a contact in `state` belongs in the roster: someone the user only has a request from
+/// gets no item until the user subscribes or approves (§3.1.3).
+fn listed(state: State) -> bool {
+    state.ask_out || state.subscription != Subscription::None
+}
+
+/// Moves the user's relation with `contact` to `new`: the roster item (pushed when its visible
+/// part changed), or for someone not in the roster only the kept request.
+async fn update(
+    core: &mut Core,
+    user: &BareJid,
+    contact: &BareJid,
+    existing: Option<RosterItem>,
+    new: State,
+) -> Result<(), StorageError> {
+    if existing.is_none() && !listed(new) {
+        if !new.pending_in {
+            core.storage
+                .drop_subscription_request(user, contact)
+                .await?;
+        }
+        return Ok(());
+    }
+    let item = with_state(existing.as_ref(), contact, new);
+    save(core, user, existing.as_ref(), item).await
+}
+
+/// The user's sessions told of an answer or a cancellation: every interested one (§3.1.6,
+/// §3.2.3, §3.3.3), and every available one, which sees the contact's presence change with it.
+fn told(core: &Core, user: &BareJid) -> Vec<String> {
+    core.sessions
+        .sessions_of(user)
+        .into_iter()
+        .filter(|s| s.interested || s.available)
+        .map(|s| s.id.clone())
+        .collect()
 }
 
 impl Module for Subscriptions {
@@ -85,19 +113,14 @@ async fn outbound(
     action: Action,
     mut st: Element,
 ) -> Result<(), StorageError> {
-    let existing = core.storage.roster_item(user, contact).await?;
-    let before = state_of(existing.as_ref());
+    let (existing, before) = current(core, user, contact).await?;
     let out = subscription::outbound(before, action);
     if out.new != before {
-        if existing.is_none() {
-            let (_, items) = core.storage.roster(user).await?;
-            if items.len() >= core.limits.max_roster_items {
-                core.bounce(st, "not-acceptable");
-                return Ok(());
-            }
+        if existing.is_none() && listed(out.new) && is_full(core, user).await? {
+            core.bounce(st, "not-acceptable");
+            return Ok(());
         }
-        let item = apply(existing.as_ref(), contact, out.new);
-        save(core, user, existing.as_ref(), item).await?;
+        update(core, user, contact, existing, out.new).await?;
     }
     if !out.route {
         return Ok(());
@@ -106,16 +129,15 @@ async fn outbound(
     stanza::strip_sc(&mut st);
     stanza::set_attr(&mut st, "from", user.to_string());
     stanza::set_attr(&mut st, "to", contact.to_string());
-    core.deliver(st);
     let contact_s = contact.to_string();
-    match action {
+    if action == Action::Unsubscribed && before.has_from() {
+        // §3.2.2: while still subscribed, the contact sees the user's resources go offline.
+        presence::unavailable_to(core, user, &contact_s);
+    }
+    core.deliver(st);
+    if action == Action::Subscribed {
         // §3.1.5: after approving, the contact gets the user's current presence.
-        Action::Subscribed => presence::current_to(core, user, &contact_s),
-        // §3.2.1: after cancelling, the contact sees the user go offline.
-        Action::Unsubscribed if before.has_from() => {
-            presence::unavailable_to(core, user, &contact_s)
-        }
-        _ => {}
+        presence::current_to(core, user, &contact_s);
     }
     Ok(())
 }
@@ -128,8 +150,7 @@ async fn inbound(
     action: Action,
     mut st: Element,
 ) -> Result<(), StorageError> {
-    let existing = core.storage.roster_item(user, contact).await?;
-    let before = state_of(existing.as_ref());
+    let (existing, before) = current(core, user, contact).await?;
     let result = subscription::inbound(before, action);
     let me = user.to_string();
     let them = contact.to_string();
@@ -137,16 +158,25 @@ async fn inbound(
         core.deliver(stanza::presence("subscribed", &me, &them));
         return Ok(());
     }
-    if result.new != before {
-        let item = apply(existing.as_ref(), contact, result.new);
-        save(core, user, existing.as_ref(), item).await?;
+    stanza::strip_sc(&mut st);
+    stanza::set_attr(&mut st, "from", them.clone());
+    stanza::set_attr(&mut st, "to", me);
+    if result.deliver && action != Action::Subscribe {
+        // The stanza goes before the roster push it causes.
+        for sid in told(core, user) {
+            core.to_session(&sid, st.clone());
+        }
     }
-    if result.deliver {
-        stanza::strip_sc(&mut st);
-        stanza::set_attr(&mut st, "from", them.clone());
-        stanza::set_attr(&mut st, "to", me.clone());
-        // Requests for a user with no available resource wait as pending-in and are sent
-        // again at each login until answered (§3.1.3); nothing else is stored.
+    if result.new != before {
+        update(core, user, contact, existing, result.new).await?;
+    }
+    if action == Action::Subscribe && result.deliver {
+        // §3.1.3: the complete request is kept and sent to every session that becomes
+        // available until the user answers; the available ones get it now.
+        let kept = stanza::to_text(&st);
+        core.storage
+            .keep_subscription_request(user, contact, kept)
+            .await?;
         for sid in core.available_of(user) {
             core.to_session(&sid, st.clone());
         }
@@ -158,19 +188,17 @@ async fn inbound(
     Ok(())
 }
 
-/// §3.1.3: re-sends the user's unanswered requests to a session that just became available.
+/// §3.1.3: sends the user's unanswered requests to a session that just became available.
 pub async fn resend_pending(
     core: &mut Core,
     sid: &str,
     user: &BareJid,
 ) -> Result<(), StorageError> {
-    let (_, items) = core.storage.roster(user).await?;
-    let me = user.to_string();
-    for item in items.iter().filter(|i| i.pending_in) {
-        core.to_session(
-            sid,
-            stanza::presence("subscribe", &item.jid.to_string(), &me),
-        );
+    for (contact, kept) in core.storage.subscription_requests(user).await? {
+        match kept.parse::<Element>() {
+            Ok(request) => core.to_session(sid, request),
+            Err(e) => tracing::error!(%user, %contact, "unreadable subscription request: {e}"),
+        }
     }
     Ok(())
 }

@@ -11,7 +11,10 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::StorageError;
 
-const MIGRATIONS: &[&str] = &[include_str!("0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("0001_initial.sql"),
+    include_str!("0002_subscription_requests.sql"),
+];
 
 /// The schema version this code writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
