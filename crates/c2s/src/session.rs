@@ -141,9 +141,13 @@ impl Session {
         }
     }
 
-    /// IQs c2s answers itself; `None` passes the IQ on to the sm.
+    /// IQs c2s answers itself; `None` passes the IQ on to the sm. Only requests: a result or
+    /// an error is never answered (RFC 6120 §8.2.3), which the sm takes care of.
     async fn local_iq(&mut self, conn: &mut Conn, el: &Element) -> Option<Result<(), Fail>> {
-        if el.get_child("session", NS_SESSION_IQ).is_some() {
+        if !matches!(el.attr("type"), Some("get" | "set")) {
+            return None;
+        }
+        if el.attr("type") == Some("set") && el.get_child("session", NS_SESSION_IQ).is_some() {
             return Some(self.deliver(&iq_result(el, None)));
         }
         if el.get_child("bind", NS_BIND).is_some() {

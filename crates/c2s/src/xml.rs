@@ -60,9 +60,6 @@ pub fn iq_result(request: &Element, payload: Option<Element>) -> Element {
 /// The RFC 6120 §8.3 error answer to `request`, or `None` when it must not be answered
 /// (it is an error or a result itself).
 pub fn stanza_error(request: &Element, condition: &str) -> Option<Element> {
-    if request.name() == "iq" && request.attr("type") == Some("result") {
-        return None;
-    }
     component::route_error::stanza_error(request.clone(), condition)
 }
 

@@ -158,10 +158,11 @@ pub fn condition_for(code: &str) -> &'static str {
 
 /// Turns `stanza` into the error reply RFC 6120 §8.3 describes: addresses swapped, `type='error'`,
 /// and an `<error/>` with `condition`. Returns `None` for stanzas that must not be answered with
-/// an error (errors themselves, to avoid loops).
+/// an error: errors themselves (no loops) and IQ results (RFC 6120 §8.2.3).
 pub fn stanza_error(mut stanza: Element, condition: &str) -> Option<Element> {
-    if stanza.attr("type") == Some("error") {
-        return None;
+    match (stanza.name(), stanza.attr("type")) {
+        (_, Some("error")) | ("iq", Some("result")) => return None,
+        _ => {}
     }
     let kind = CONDITIONS
         .iter()
@@ -242,5 +243,17 @@ mod tests {
             .parse()
             .expect("parses");
         assert!(stanza_error(msg, "not-allowed").is_none());
+    }
+
+    #[test]
+    fn iq_results_are_not_answered() {
+        let iq: Element = "<iq xmlns='jabber:client' type='result' id='1' to='a@b'/>"
+            .parse()
+            .expect("parses");
+        assert!(stanza_error(iq, "service-unavailable").is_none());
+        let msg: Element = "<message xmlns='jabber:client' type='result' to='a@b'/>"
+            .parse()
+            .expect("parses");
+        assert!(stanza_error(msg, "service-unavailable").is_some());
     }
 }

@@ -59,10 +59,8 @@ pub fn message_to_bare(resources: &[Resource], typ: &str) -> Target {
                 Target::Resources(all)
             }
         }
-        "error" => match top(resources) {
-            t if t.is_empty() => Target::Drop,
-            t => Target::Resources(t),
-        },
+        // §8.5.2.1.1 and §8.5.2.2.1: an error to a bare JID is silently ignored.
+        "error" => Target::Drop,
         // normal, chat, and unknown types (treated as normal, RFC 6121 §5.2.2).
         _ => match top(resources) {
             t if t.is_empty() => Target::Offline,
@@ -76,11 +74,13 @@ pub fn message_to_full(resources: &[Resource], exact: Option<usize>, typ: &str) 
     if let Some(i) = exact {
         return Target::Resources(vec![i]);
     }
-    // §8.5.3.2.1: no such resource.
+    // §8.5.3.2.1: no such resource. Only chat falls back to the bare JID's rules; normal
+    // (also absent or unknown types, RFC 6121 §5.2.2) and groupchat may be ignored or answered
+    // with an error: the sender learns it did not arrive.
     match typ {
-        "groupchat" => Target::Error("service-unavailable"),
+        "chat" => message_to_bare(resources, typ),
         "headline" | "error" => Target::Drop,
-        _ => message_to_bare(resources, typ),
+        _ => Target::Error("service-unavailable"),
     }
 }
 
@@ -123,12 +123,32 @@ mod tests {
     }
 
     #[test]
+    fn errors_to_a_bare_jid_are_dropped() {
+        assert_eq!(message_to_bare(&[r(true, 1)], "error"), Target::Drop);
+    }
+
+    #[test]
     fn groupchat_to_bare_jid_is_refused() {
         let rs = [r(true, 0)];
         assert_eq!(
             message_to_bare(&rs, "groupchat"),
             Target::Error("service-unavailable")
         );
+    }
+
+    #[test]
+    fn normal_to_an_unknown_resource_is_refused() {
+        let rs = [r(true, 2)];
+        for typ in ["", "normal", "bogus"] {
+            assert_eq!(
+                message_to_full(&rs, None, typ),
+                Target::Error("service-unavailable")
+            );
+            assert_eq!(
+                message_to_full(&[], None, typ),
+                Target::Error("service-unavailable")
+            );
+        }
     }
 
     #[test]
@@ -143,8 +163,9 @@ mod tests {
             message_to_full(&rs, None, "chat"),
             Target::Resources(vec![1])
         );
-        assert_eq!(message_to_full(&[], None, "normal"), Target::Offline);
+        assert_eq!(message_to_full(&[], None, "chat"), Target::Offline);
         assert_eq!(message_to_full(&rs, None, "headline"), Target::Drop);
+        assert_eq!(message_to_full(&rs, None, "error"), Target::Drop);
         assert_eq!(
             message_to_full(&rs, None, "groupchat"),
             Target::Error("service-unavailable")
