@@ -59,6 +59,9 @@ pub struct Nego {
     pub host: HostConfig,
     /// TLS is up (STARTTLS done, or direct TLS).
     pub secure: bool,
+    /// The domain whose STARTTLS acceptor made TLS: its certificate is the one shown when SNI
+    /// names none of ours. `None` for direct TLS, which shows the first domain's.
+    pub tls_domain: Option<String>,
     /// The authenticated account.
     pub user: Option<BareJid>,
     /// Failed SASL attempts on this connection.
@@ -110,6 +113,7 @@ pub async fn serve(mut conn: Conn, tcp: TcpStream, direct_tls: bool) {
         domain: None,
         host: HostConfig::default(),
         secure: direct_tls,
+        tls_domain: None,
         user: None,
         auth_failures: 0,
         header_sent: false,
@@ -130,6 +134,7 @@ pub async fn serve(mut conn: Conn, tcp: TcpStream, direct_tls: bool) {
                     Ok(s) => {
                         stream = s;
                         nego.secure = true;
+                        nego.tls_domain = nego.domain.clone();
                     }
                     Err(e) => {
                         return tracing::debug!(peer = %conn.peer, "STARTTLS handshake failed: {e}")

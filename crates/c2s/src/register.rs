@@ -84,8 +84,9 @@ pub async fn pre_auth(
     let ip = conn.peer.ip();
     let counted = !(ctx.config.limits.registration_exempt_loopback && is_loopback(ip));
     if counted && !ctx.registrations.allowed(&ip) {
+        // XEP-0077 §3.1.1: an entity that registers too many times gets <not-acceptable/>.
         tracing::info!(peer = %conn.peer, "registration refused: rate limit");
-        return send_error(stream, iq, "resource-constraint").await;
+        return send_error(stream, iq, "not-acceptable").await;
     }
     let Some(creds) = credentials(password).await else {
         // SASLprep refused the password.

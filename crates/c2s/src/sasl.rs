@@ -20,7 +20,7 @@ const NS_SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 
 /// The channel-binding data of this connection: `tls-exporter` only on TLS 1.3 (RFC 9266 §3:
 /// on TLS 1.2 it is unsafe without extended master secret), `tls-server-end-point` always
-/// under TLS.
+/// under TLS, from the certificate the handshake presented.
 pub fn bindings(conn: &Conn, nego: &Nego, stream: &ClientStream) -> ChannelBindings {
     let Some((tls13, sni)) = tls_info(stream.transport()) else {
         return ChannelBindings::none();
@@ -34,7 +34,7 @@ pub fn bindings(conn: &Conn, nego: &Nego, stream: &ClientStream) -> ChannelBindi
         tls_server_end_point: conn
             .ctx
             .tls
-            .end_point(sni.as_deref(), nego.domain.as_deref()),
+            .end_point(sni.as_deref(), nego.tls_domain.as_deref()),
     }
 }
 

@@ -20,18 +20,27 @@ struct DomainCert {
     end_point: Option<Vec<u8>>,
 }
 
+/// The certificate a handshake presents: the SNI name's when it is one of ours, else the
+/// `fallback` domain's. One rule for the TLS handshake and for channel binding, so that
+/// `tls-server-end-point` always hashes the certificate the client saw.
+fn choose<'a, T>(
+    certs: &'a HashMap<String, T>,
+    sni: Option<&str>,
+    fallback: &str,
+) -> Option<&'a T> {
+    sni.and_then(|name| certs.get(&name.to_ascii_lowercase()))
+        .or_else(|| certs.get(fallback))
+}
+
 #[derive(Debug)]
 struct Resolver {
     certs: Arc<HashMap<String, Arc<CertifiedKey>>>,
-    fallback: Arc<CertifiedKey>,
+    fallback: String,
 }
 
 impl ResolvesServerCert for Resolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let by_sni = hello
-            .server_name()
-            .and_then(|name| self.certs.get(&name.to_ascii_lowercase()));
-        Some(by_sni.unwrap_or(&self.fallback).clone())
+        choose(&self.certs, hello.server_name(), &self.fallback).cloned()
     }
 }
 
@@ -86,16 +95,15 @@ impl TlsSetup {
         );
         let first = config.hosts.keys().next().cloned().unwrap_or_default();
         let make = |fallback: &str, alpn: bool| -> Result<TlsAcceptor, daemon::TlsError> {
-            let fallback = by_name
-                .get(fallback)
-                .cloned()
-                .ok_or_else(|| rustls::Error::General("no certificate".into()))?;
+            if !by_name.contains_key(fallback) {
+                return Err(rustls::Error::General("no certificate".into()).into());
+            }
             let mut config = ServerConfig::builder_with_provider(provider.clone())
                 .with_safe_default_protocol_versions()?
                 .with_no_client_auth()
                 .with_cert_resolver(Arc::new(Resolver {
                     certs: by_name.clone(),
-                    fallback,
+                    fallback: fallback.to_owned(),
                 }));
             if alpn {
                 // XEP-0368 §3: direct TLS announces the protocol with ALPN.
@@ -125,13 +133,10 @@ impl TlsSetup {
     }
 
     /// The `tls-server-end-point` data of the certificate a handshake presented: the SNI name's
-    /// when it is one of ours, else `fallback`'s (the stream domain for STARTTLS), else the first
-    /// domain's (direct TLS without SNI).
-    pub fn end_point(&self, sni: Option<&str>, fallback: Option<&str>) -> Option<Vec<u8>> {
-        let pick = |name: Option<&str>| name.and_then(|n| self.certs.get(&n.to_ascii_lowercase()));
-        pick(sni)
-            .or_else(|| pick(fallback))
-            .or_else(|| self.certs.get(&self.first))
+    /// when it is one of ours, else `starttls_domain`'s (the domain whose STARTTLS acceptor ran),
+    /// else the first domain's (direct TLS).
+    pub fn end_point(&self, sni: Option<&str>, starttls_domain: Option<&str>) -> Option<Vec<u8>> {
+        choose(&self.certs, sni, starttls_domain.unwrap_or(&self.first))
             .and_then(|c| c.end_point.clone())
     }
 }
@@ -216,6 +221,35 @@ mod tests {
         assert_eq!(
             end_point_hash(&chain[0]),
             Some(sha2::Sha256::digest(chain[0].as_ref()).to_vec())
+        );
+    }
+
+    #[test]
+    fn sni_names_the_certificate_when_it_is_ours_else_the_fallback_does() {
+        let certs: HashMap<String, &str> = [("a.example", "A"), ("b.example", "B")]
+            .map(|(d, c)| (d.to_owned(), c))
+            .into();
+        assert_eq!(choose(&certs, Some("B.Example"), "a.example"), Some(&"B"));
+        assert_eq!(choose(&certs, Some("c.example"), "b.example"), Some(&"B"));
+        assert_eq!(choose(&certs, None, "a.example"), Some(&"A"));
+    }
+
+    #[test]
+    fn direct_tls_binds_to_the_first_domain_without_sni_whatever_the_stream_domain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        for domain in ["a.example", "b.example"] {
+            config.hosts.insert(domain.into(), Default::default());
+        }
+        let setup = TlsSetup::load(&config, dir.path()).expect("loads");
+        let hash = |domain: &str| setup.certs[domain].end_point.clone();
+        assert_ne!(hash("a.example"), hash("b.example"));
+        assert_eq!(setup.end_point(None, None), hash("a.example"));
+        assert_eq!(setup.end_point(Some("x.example"), None), hash("a.example"));
+        assert_eq!(setup.end_point(None, Some("b.example")), hash("b.example"));
+        assert_eq!(
+            setup.end_point(Some("a.example"), Some("b.example")),
+            hash("a.example")
         );
     }
 
