@@ -34,9 +34,9 @@ class Stack:
 
 def start_stack(workdir: Path, registry: ProcessRegistry, *, sm_limits: dict | None = None,
                 c2s_limits: dict | None = None, registration: bool = True,
-                components: dict[str, str] | None = None) -> Stack:
+                components: dict[str, str] | None = None, sm_tables: dict | None = None) -> Stack:
     """`components`: XEP-0114 component name -> secret, accepted by the router (stand-ins for
-    remote domains)."""
+    remote domains). `sm_tables`: further sm.toml tables (`{"disco": {...}}`)."""
     router = start_router(
         workdir,
         registry,
@@ -61,6 +61,7 @@ def start_stack(workdir: Path, registry: ProcessRegistry, *, sm_limits: dict | N
             "router": {"addresses": [f"{router.host}:{router.port}"], "user": SM_USER, "password": SM_PASSWORD},
             "storage": {"path": STORE},
             "limits": {"offline_quota": 100, "max_roster_items": 1000, **(sm_limits or {})},
+            **(sm_tables or {}),
         },
         ready_log=r"online at the router",
     )

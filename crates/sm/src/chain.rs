@@ -28,13 +28,30 @@ pub fn pass<'a>(stanza: Element) -> Step<'a> {
     Box::pin(std::future::ready(Flow::Pass(stanza)))
 }
 
-fn nothing<'a>() -> Unit<'a> {
+/// A step that consumed the stanza without waiting for anything.
+pub fn done<'a>() -> Step<'a> {
+    Box::pin(std::future::ready(Flow::Done))
+}
+
+/// The default for a notification a module does not take part in.
+pub fn nothing<'a>() -> Unit<'a> {
     Box::pin(std::future::ready(()))
 }
 
 /// A module: implement the chains it takes part in.
 pub trait Module {
     fn name(&self) -> &'static str;
+
+    /// XEP-0030 features this module implements at a hosted domain's JID (the server's
+    /// disco#info lists those of every module in the chains).
+    fn server_features(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// XEP-0030 features the server implements on behalf of every account, at its bare JID.
+    fn account_features(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// `in-sess`: a stanza from the user's own session `sid` (`from` already stamped).
     fn in_sess<'a>(&'a self, _core: &'a mut Core, _sid: &'a str, stanza: Element) -> Step<'a> {
@@ -51,9 +68,25 @@ pub trait Module {
         pass(stanza)
     }
 
+    /// `pkt-unknown-user`: a stanza to an account of one of our domains that does not exist
+    /// (what passes gets the RFC 6121 §8.5.1 answer).
+    fn pkt_unknown_user<'a>(
+        &'a self,
+        _core: &'a mut Core,
+        _user: &'a BareJid,
+        stanza: Element,
+    ) -> Step<'a> {
+        pass(stanza)
+    }
+
     /// `pkt-sm`: a stanza to one of our domains itself.
     fn pkt_sm<'a>(&'a self, _core: &'a mut Core, stanza: Element) -> Step<'a> {
         pass(stanza)
+    }
+
+    /// `pkt-router`: the router advertised that the route `name` came (`available`) or went.
+    fn pkt_router<'a>(&'a self, _core: &'a mut Core, _name: &'a str, _available: bool) -> Unit<'a> {
+        nothing()
     }
 
     /// `sess-end`: the session is gone (its unavailable presence, if any, already went out).
@@ -67,7 +100,9 @@ pub trait Module {
 pub struct Chains {
     pub in_sess: Vec<Rc<dyn Module>>,
     pub pkt_user: Vec<Rc<dyn Module>>,
+    pub pkt_unknown_user: Vec<Rc<dyn Module>>,
     pub pkt_sm: Vec<Rc<dyn Module>>,
+    pub pkt_router: Vec<Rc<dyn Module>>,
     pub sess_end: Vec<Rc<dyn Module>>,
 }
 
@@ -90,14 +125,22 @@ impl Chains {
         user: &BareJid,
         stanza: Element,
     ) -> Option<Element> {
-        let mut stanza = stanza;
-        for module in &self.pkt_user {
-            match module.pkt_user(core, user, stanza).await {
-                Flow::Pass(st) => stanza = st,
-                Flow::Done => return None,
-            }
-        }
-        Some(stanza)
+        run_for_user(&self.pkt_user, core, user, stanza, |m, c, u, s| {
+            m.pkt_user(c, u, s)
+        })
+        .await
+    }
+
+    pub async fn pkt_unknown_user(
+        &self,
+        core: &mut Core,
+        user: &BareJid,
+        stanza: Element,
+    ) -> Option<Element> {
+        run_for_user(&self.pkt_unknown_user, core, user, stanza, |m, c, u, s| {
+            m.pkt_unknown_user(c, u, s)
+        })
+        .await
     }
 
     pub async fn pkt_sm(&self, core: &mut Core, stanza: Element) -> Option<Element> {
@@ -111,9 +154,50 @@ impl Chains {
         Some(stanza)
     }
 
+    pub async fn pkt_router(&self, core: &mut Core, name: &str, available: bool) {
+        for module in &self.pkt_router {
+            module.pkt_router(core, name, available).await;
+        }
+    }
+
     pub async fn sess_end(&self, core: &mut Core, session: &Session) {
         for module in &self.sess_end {
             module.sess_end(core, session).await;
         }
     }
+
+    /// Every module listed in any chain (a module in several chains comes once per chain).
+    pub fn modules(&self) -> impl Iterator<Item = &Rc<dyn Module>> {
+        [
+            &self.in_sess,
+            &self.pkt_user,
+            &self.pkt_unknown_user,
+            &self.pkt_sm,
+            &self.pkt_router,
+            &self.sess_end,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+/// One module's step in a chain about a user.
+type UserStep = for<'a> fn(&'a dyn Module, &'a mut Core, &'a BareJid, Element) -> Step<'a>;
+
+/// Runs a chain about `user`; returns the stanza if no module consumed it.
+async fn run_for_user(
+    modules: &[Rc<dyn Module>],
+    core: &mut Core,
+    user: &BareJid,
+    stanza: Element,
+    step: UserStep,
+) -> Option<Element> {
+    let mut stanza = stanza;
+    for module in modules {
+        match step(module.as_ref(), core, user, stanza).await {
+            Flow::Pass(st) => stanza = st,
+            Flow::Done => return None,
+        }
+    }
+    Some(stanza)
 }

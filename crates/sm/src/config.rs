@@ -1,4 +1,5 @@
-//! `sm.toml`: the sm's id, hosted domains, router account, storage and limits.
+//! `sm.toml`: the sm's id, hosted domains, router account, storage, limits, and the settings of
+//! the modules that have some.
 
 use std::path::{Path, PathBuf};
 
@@ -6,6 +7,9 @@ use component::RouterSettings;
 use daemon::ConfigError;
 use serde::Deserialize;
 use storage::StorageConfig;
+
+use crate::modules::disco_settings::DiscoSettings;
+use crate::modules::version::VersionSettings;
 
 /// The whole file. Unknown keys are errors, so a misspelt key never silently means a default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -19,6 +23,8 @@ pub struct Config {
     pub router: RouterSettings,
     pub storage: StorageConfig,
     pub limits: Limits,
+    pub disco: DiscoSettings,
+    pub version: VersionSettings,
 }
 
 /// Per-user limits.
@@ -48,6 +54,8 @@ impl Default for Config {
             router: RouterSettings::default(),
             storage: StorageConfig::default(),
             limits: Limits::default(),
+            disco: DiscoSettings::default(),
+            version: VersionSettings::default(),
         }
     }
 }
@@ -99,6 +107,9 @@ fn check(path: &Path, config: &mut Config) -> Result<(), ConfigError> {
             "must be at least 1",
         ));
     }
+    if let Some((key, problem)) = config.disco.contacts.problem() {
+        return Err(ConfigError::new(path, key, problem));
+    }
     Ok(())
 }
 
@@ -133,5 +144,27 @@ mod tests {
         assert_eq!(err.key(), Some("domains[0]"));
         let ok = parse(&format!("domains = [\"Example.COM.\"]\n{base}")).expect("ok");
         assert_eq!(ok.config.domains, vec!["example.com".to_owned()]);
+    }
+
+    #[test]
+    fn disco_and_version_tables() {
+        let base = "[router]\nuser = \"sm\"\npassword = \"x\"\n";
+        let ok = parse(&format!(
+            "{base}[disco]\nname = \"Ex\"\n[disco.contacts]\nabuse = [\"mailto:a@b.c\"]\n[version]\nos = false\n"
+        ))
+        .expect("ok");
+        assert_eq!(ok.config.disco.name, "Ex");
+        assert_eq!(
+            ok.config.disco.contacts.abuse,
+            vec!["mailto:a@b.c".to_owned()]
+        );
+        assert!(!ok.config.version.os);
+        let err = parse(&format!("{base}[disco.contacts]\nabuse = [\"a@b.c\"]\n"))
+            .expect_err("not a URI");
+        assert_eq!(err.key(), Some("disco.contacts.abuse[0]"));
+        let err = parse(&format!("{base}[disco.contacts]\nabus = []\n")).expect_err("unknown role");
+        assert!(err.to_string().contains("abus"), "{err}");
+        let err = parse(&format!("{base}[version]\nshow_os = false\n")).expect_err("unknown key");
+        assert!(err.to_string().contains("show_os"), "{err}");
     }
 }

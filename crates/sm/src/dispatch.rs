@@ -1,6 +1,7 @@
 //! Where every packet from the router goes (jabberd2's `dispatch`): session control, stanzas
-//! from sessions (`in-sess`), stanzas for a domain (`pkt-sm`) or a user (`pkt-user`), bounces,
-//! and c2s advertisements.
+//! from sessions (`in-sess`), stanzas for a domain (`pkt-sm`), a user (`pkt-user`) or an account
+//! that does not exist (`pkt-unknown-user`), bounces, and the router's advertisements
+//! (`pkt-router`).
 
 use component::route_error::{condition_for, stanza_error};
 use component::{Packet, Route, RouteKind};
@@ -30,10 +31,13 @@ impl Sm {
     pub async fn packet(&mut self, packet: Packet) {
         match packet {
             Packet::Route(route) => self.route(route).await,
-            Packet::Presence {
-                from,
-                available: false,
-            } => self.c2s_gone(&from).await,
+            Packet::Presence { from, available } => {
+                if !available {
+                    self.c2s_gone(&from).await;
+                }
+                let chains = self.chains.clone();
+                chains.pkt_router(&mut self.core, &from, available).await;
+            }
             _ => {}
         }
         self.drain_local().await;
@@ -126,7 +130,10 @@ impl Sm {
                 }
             };
         if !exists {
-            return self.no_such_user(kind, st);
+            if let Some(left) = chains.pkt_unknown_user(&mut self.core, &user, st).await {
+                self.no_such_user(kind, left);
+            }
+            return;
         }
         chains.pkt_user(&mut self.core, &user, st).await;
     }

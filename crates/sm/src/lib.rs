@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod dispatch;
 pub mod modules;
 pub mod session;
+mod shutdown;
 pub mod stanza;
 pub mod subscription;
 pub mod time;
@@ -62,7 +63,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), ConfigError> {
         storage,
         component,
     );
-    let mut sm = Sm::new(core, modules::standard());
+    let mut sm = Sm::new(core, modules::standard(&cfg));
     tracing::info!(id = %cfg.id, domains = ?cfg.domains, database = %loaded.database.display(), "starling-sm starting");
     loop {
         tokio::select! {
@@ -76,6 +77,7 @@ pub async fn run(config_path: PathBuf) -> Result<(), ConfigError> {
                 Signal::Reload => tracing::info!("SIGHUP: nothing to reload yet"),
                 Signal::Shutdown => {
                     tracing::info!(sessions = sm.core.sessions.len(), "shutting down");
+                    sm.shutdown().await;
                     return Ok(());
                 }
             },

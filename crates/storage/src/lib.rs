@@ -1,5 +1,6 @@
 //! Starling's user data: accounts with their SCRAM credentials, rosters with XEP-0237 versions,
-//! pending subscription requests, offline messages. The contract is docs/storage-api.md.
+//! pending subscription requests, offline messages, last logout times. The contract is
+//! docs/storage-api.md.
 //!
 //! SQLite (bundled, WAL) behind one dedicated thread that owns the connection ([`actor`]); every
 //! method is `async` and never blocks the runtime. Per-user data references the account row with
@@ -11,6 +12,7 @@ mod actor;
 mod config;
 mod connection;
 mod error;
+mod last_activity;
 pub mod migrations;
 mod offline;
 mod roster;
@@ -21,6 +23,7 @@ mod types;
 
 pub use config::StorageConfig;
 pub use error::StorageError;
+pub use last_activity::LastLogout;
 pub use storage::Storage;
 pub use types::{RosterChange, RosterItem, Subscription};
 

@@ -5,15 +5,11 @@
 use jid::BareJid;
 use minidom::Element;
 
-use crate::chain::{Flow, Module, Step};
+use crate::chain::{done, Module, Step};
 use crate::core::Core;
 use crate::stanza::{self, Kind};
 
 pub struct Deliver;
-
-fn done<'a>() -> Step<'a> {
-    Box::pin(std::future::ready(Flow::Done))
-}
 
 impl Module for Deliver {
     fn name(&self) -> &'static str {
@@ -27,16 +23,13 @@ impl Module for Deliver {
         match stanza::to(&st) {
             Err(_) => core.bounce(st, "jid-malformed"),
             Ok(Some(_)) => core.deliver(st),
-            Ok(None) => match (stanza::kind(&st), stanza::typ(&st)) {
-                // RFC 6120 §10.3.1: a message without `to` is for the user's bare JID.
-                (Some(Kind::Message), _) => {
-                    stanza::set_attr(&mut st, "to", user.to_string());
-                    core.deliver(st);
-                }
-                // No module knows this IQ's payload (RFC 6120 §8.4).
-                (Some(Kind::Iq), "get" | "set") => core.bounce(st, "service-unavailable"),
-                _ => {}
-            },
+            // RFC 6120 §10.3.1: a message without `to` is for the user's bare JID. (IQs without
+            // `to` took that path already, in the unaddressed module.)
+            Ok(None) if stanza::kind(&st) == Some(Kind::Message) => {
+                stanza::set_attr(&mut st, "to", user.to_string());
+                core.deliver(st);
+            }
+            Ok(None) => {}
         }
         done()
     }

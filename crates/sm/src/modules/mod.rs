@@ -1,25 +1,38 @@
 //! The sm's modules, one feature per file, and the chains they are listed in.
 //!
 //! Order matters within a chain: validation first, then the handlers of particular namespaces
-//! and presence types, and delivery last, which takes whatever is left.
+//! and presence types, and delivery last, which takes whatever is left. In `in-sess`, modules
+//! that serve IQs without `to` themselves (roster…) come before `unaddressed`, which sends the
+//! rest on to the account's bare JID (`pkt-user`). In `pkt-sm`, `components` comes before `iq`,
+//! which drops the results and errors it is waiting for.
 
 use std::rc::Rc;
 
 use crate::chain::{Chains, Module};
+use crate::config::Config;
 
+pub mod components;
 pub mod deliver;
 pub mod disco;
+pub mod disco_account;
+pub mod disco_settings;
+pub mod entity_time;
 pub mod iq;
+pub mod last;
 pub mod message;
 pub mod offline;
 pub mod ping;
 pub mod presence;
 pub mod roster;
+pub mod serverinfo;
+pub mod service;
 pub mod session_iq;
 pub mod subscriptions;
+pub mod unaddressed;
+pub mod version;
 
-/// The standard module set.
-pub fn standard() -> Chains {
+/// The standard module set, configured from `config`.
+pub fn standard(config: &Config) -> Chains {
     let iq: Rc<dyn Module> = Rc::new(iq::Iq);
     let session_iq: Rc<dyn Module> = Rc::new(session_iq::SessionIq);
     let roster: Rc<dyn Module> = Rc::new(roster::Roster);
@@ -28,26 +41,49 @@ pub fn standard() -> Chains {
     let message: Rc<dyn Module> = Rc::new(message::Message);
     let offline: Rc<dyn Module> = Rc::new(offline::Offline);
     let ping: Rc<dyn Module> = Rc::new(ping::Ping);
-    let disco: Rc<dyn Module> = Rc::new(disco::Disco);
+    let unaddressed: Rc<dyn Module> = Rc::new(unaddressed::Unaddressed);
+    let components = Rc::new(components::Components::default());
+    let disco = Rc::new(disco::Disco::new(config.disco.clone(), components.clone()));
+    let version: Rc<dyn Module> = Rc::new(version::Version::new(&config.version));
+    let time: Rc<dyn Module> = Rc::new(entity_time::EntityTime);
+    let last: Rc<dyn Module> = Rc::new(last::Last::default());
     let deliver: Rc<dyn Module> = Rc::new(deliver::Deliver);
-    Chains {
+    let chains = Chains {
         in_sess: vec![
             iq.clone(),
             session_iq.clone(),
             roster,
+            unaddressed,
+            last.clone(),
             subscriptions.clone(),
             presence.clone(),
             deliver.clone(),
         ],
         pkt_user: vec![
             iq.clone(),
+            last.clone(),
+            ping.clone(),
+            disco.clone(),
             subscriptions,
             presence.clone(),
             message,
             offline,
             deliver,
         ],
-        pkt_sm: vec![iq, session_iq, ping, disco],
-        sess_end: vec![presence],
-    }
+        pkt_unknown_user: vec![disco.clone()],
+        pkt_sm: vec![
+            components.clone(),
+            iq,
+            session_iq,
+            ping,
+            disco.clone(),
+            version,
+            time,
+            last.clone(),
+        ],
+        pkt_router: vec![components],
+        sess_end: vec![presence, last],
+    };
+    disco.describe(&chains);
+    chains
 }

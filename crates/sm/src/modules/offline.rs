@@ -20,6 +20,11 @@ impl Module for Offline {
         "offline"
     }
 
+    /// XEP-0160 §4 `msgoffline`; stored messages carry XEP-0203 delay stamps.
+    fn server_features(&self) -> &'static [&'static str] {
+        &["msgoffline", DELAY]
+    }
+
     fn pkt_user<'a>(&'a self, core: &'a mut Core, user: &'a BareJid, st: Element) -> Step<'a> {
         if stanza::kind(&st) != Some(Kind::Message) {
             return pass(st);

@@ -133,6 +133,10 @@ impl Module for Roster {
         "roster"
     }
 
+    fn server_features(&self) -> &'static [&'static str] {
+        &[NS]
+    }
+
     fn in_sess<'a>(&'a self, core: &'a mut Core, sid: &'a str, st: Element) -> Step<'a> {
         // A `to` that is no JID is answered jid-malformed at delivery (RFC 6120 §8.3.3.8).
         if stanza::kind(&st) != Some(Kind::Iq)

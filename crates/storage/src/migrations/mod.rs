@@ -14,6 +14,7 @@ use crate::StorageError;
 const MIGRATIONS: &[&str] = &[
     include_str!("0001_initial.sql"),
     include_str!("0002_subscription_requests.sql"),
+    include_str!("0003_last_activity.sql"),
 ];
 
 /// The schema version this code writes.
