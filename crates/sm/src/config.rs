@@ -35,6 +35,11 @@ pub struct Limits {
     pub offline_quota: usize,
     /// Roster items per user; a roster set or subscription beyond it is refused.
     pub max_roster_items: usize,
+    /// Largest vCard (XEP-0054) a user may store, in bytes of XML; larger gets `not-acceptable`.
+    pub max_vcard_bytes: usize,
+    /// Private XML (XEP-0049) a user may store in all namespaces together, in bytes of XML; a
+    /// set that would go past it gets `not-acceptable`.
+    pub max_private_bytes: usize,
 }
 
 impl Default for Limits {
@@ -42,6 +47,8 @@ impl Default for Limits {
         Limits {
             offline_quota: 100,
             max_roster_items: 1000,
+            max_vcard_bytes: 64 * 1024,
+            max_private_bytes: 256 * 1024,
         }
     }
 }
@@ -131,6 +138,8 @@ mod tests {
         assert_eq!(err.key(), Some("router.password"));
         let with_pw = text.replace("password = \"\"", "password = \"x\"");
         let loaded = parse(&with_pw).expect("parses");
+        // The file shows every limit with its default.
+        assert_eq!(loaded.config.limits, Limits::default());
         assert_eq!(loaded.config.id, "sm");
         assert_eq!(loaded.config.domains, vec!["localhost".to_owned()]);
     }

@@ -1,6 +1,6 @@
 //! Starling's user data: accounts with their SCRAM credentials, rosters with XEP-0237 versions,
-//! pending subscription requests, offline messages, last logout times. The contract is
-//! docs/storage-api.md.
+//! pending subscription requests, offline messages, last logout times, vCards, private XML. The
+//! contract is docs/storage-api.md.
 //!
 //! SQLite (bundled, WAL) behind one dedicated thread that owns the connection ([`actor`]); every
 //! method is `async` and never blocks the runtime. Per-user data references the account row with
@@ -15,11 +15,13 @@ mod error;
 mod last_activity;
 pub mod migrations;
 mod offline;
+mod private;
 mod roster;
 mod rows;
 mod storage;
 mod subscription_requests;
 mod types;
+mod vcard;
 
 pub use config::StorageConfig;
 pub use error::StorageError;

@@ -23,12 +23,14 @@ pub mod message;
 pub mod offline;
 pub mod ping;
 pub mod presence;
+pub mod private;
 pub mod roster;
 pub mod serverinfo;
 pub mod service;
 pub mod session_iq;
 pub mod subscriptions;
 pub mod unaddressed;
+pub mod vcard;
 pub mod version;
 
 /// The standard module set, configured from `config`.
@@ -47,6 +49,8 @@ pub fn standard(config: &Config) -> Chains {
     let version: Rc<dyn Module> = Rc::new(version::Version::new(&config.version));
     let time: Rc<dyn Module> = Rc::new(entity_time::EntityTime);
     let last: Rc<dyn Module> = Rc::new(last::Last::default());
+    let vcard: Rc<dyn Module> = Rc::new(vcard::Vcard);
+    let private: Rc<dyn Module> = Rc::new(private::Private);
     let deliver: Rc<dyn Module> = Rc::new(deliver::Deliver);
     let chains = Chains {
         in_sess: vec![
@@ -64,6 +68,8 @@ pub fn standard(config: &Config) -> Chains {
             last.clone(),
             ping.clone(),
             disco.clone(),
+            vcard.clone(),
+            private.clone(),
             subscriptions,
             presence.clone(),
             message,
@@ -80,6 +86,8 @@ pub fn standard(config: &Config) -> Chains {
             version,
             time,
             last.clone(),
+            vcard,
+            private,
         ],
         pkt_router: vec![components],
         sess_end: vec![presence, last],

@@ -1,4 +1,4 @@
-//! What the service modules share: recognising the IQ get a module serves, answering it, and
+//! What the service modules share: recognising the IQ request a module serves, answering it, and
 //! the rules for answering on an account's behalf (RFC 6121 §8.5.2.1.3: an IQ to a user's bare
 //! JID is the server's to handle).
 
@@ -13,7 +13,12 @@ use crate::stanza::{self, Kind};
 /// The payload of an IQ get when it is `name` in `ns` (the iq module has already checked that
 /// a get has exactly one child).
 pub fn get_payload<'e>(iq: &'e Element, name: &str, ns: &str) -> Option<&'e Element> {
-    if stanza::kind(iq) != Some(Kind::Iq) || stanza::typ(iq) != "get" {
+    request_payload(iq, name, ns).filter(|_| stanza::typ(iq) == "get")
+}
+
+/// The payload of an IQ get or set when it is `name` in `ns`.
+pub fn request_payload<'e>(iq: &'e Element, name: &str, ns: &str) -> Option<&'e Element> {
+    if stanza::kind(iq) != Some(Kind::Iq) || !matches!(stanza::typ(iq), "get" | "set") {
         return None;
     }
     iq.get_child(name, ns)
@@ -31,6 +36,35 @@ pub fn reply(core: &mut Core, iq: &Element, payload: Option<Element>) {
 /// Whether the stanza is addressed to a bare JID (an account, not one of its resources).
 pub fn to_bare(st: &Element) -> bool {
     matches!(stanza::to(st), Ok(Some(to)) if to.is_bare())
+}
+
+/// Whether `user` sent the stanza (from any of the user's resources).
+pub fn from_user(st: &Element, user: &BareJid) -> bool {
+    matches!(stanza::from(st), Ok(Some(from)) if from.to_bare() == *user)
+}
+
+/// What a service made of an IQ request: the payload of its result (if any), the condition of
+/// a stanza error, or a storage failure.
+pub type Outcome = Result<Result<Option<Element>, &'static str>, StorageError>;
+
+/// Sends the answer `outcome` calls for to `iq`; a storage failure is logged under `service`
+/// and answered `internal-server-error`.
+pub fn answer(core: &mut Core, iq: Element, outcome: Outcome, service: &str) {
+    match outcome {
+        Ok(Ok(payload)) => reply(core, &iq, payload),
+        Ok(Err(condition)) => core.bounce(iq, condition),
+        Err(e) => {
+            tracing::error!(to = iq.attr("to").unwrap_or_default(), "{service}: {e}");
+            core.bounce(iq, "internal-server-error");
+        }
+    }
+}
+
+/// Reads back an element stored as XML text; a file edited or damaged by hand is a storage
+/// failure.
+pub fn stored(xml: &str) -> Result<Element, StorageError> {
+    xml.parse()
+        .map_err(|e| StorageError::Database(format!("unreadable stored XML: {e}")))
 }
 
 /// Whether the sender of `st` may see `user`'s presence: the user themself, or a contact the
