@@ -95,6 +95,13 @@ pub struct LimitsConfig {
     pub registration_window: u64,
     /// Loopback clients (127.0.0.0/8, ::1) are not counted for registrations.
     pub registration_exempt_loopback: bool,
+    /// Bytes per second one connection may send on average, and at once (0: no limit); a
+    /// client over its rate is not read from until it is back under it.
+    pub read_bytes_per_second: u64,
+    pub read_burst_bytes: u64,
+    /// Stanzas per second one connection may send on average, and at once (0: no limit).
+    pub stanzas_per_second: u64,
+    pub stanza_burst: u64,
 }
 
 impl Default for LimitsConfig {
@@ -113,6 +120,10 @@ impl Default for LimitsConfig {
             registrations_per_ip: 5,
             registration_window: 3600,
             registration_exempt_loopback: true,
+            read_bytes_per_second: 262_144,
+            read_burst_bytes: 1_048_576,
+            stanzas_per_second: 200,
+            stanza_burst: 1000,
         }
     }
 }

@@ -18,7 +18,8 @@
 //! - [`session`]: the relay between a bound client and its sm;
 //! - [`hub`]: the router link: which connection a packet from the sm belongs to;
 //! - [`control`]: the session-control elements;
-//! - [`limits`]: rate limiting.
+//! - [`limits`]: rate limiting of logins and registrations;
+//! - [`throttle`]: read rate limits per connection.
 
 pub mod bind;
 pub mod config;
@@ -32,6 +33,7 @@ pub mod sasl;
 pub mod session;
 pub mod sm;
 pub mod stream;
+pub mod throttle;
 pub mod tls;
 pub mod xml;
 

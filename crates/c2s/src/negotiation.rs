@@ -15,6 +15,7 @@ use xml_stream::{ns, Limits, StreamError, StreamErrorCondition as C, StreamEvent
 use crate::config::HostConfig;
 use crate::hub::ToConn;
 use crate::stream::{ClientStream, ReadFail};
+use crate::throttle::Throttle;
 use crate::xml::{random_id, stanza_error};
 use crate::{bind, register, sasl, session, Conn};
 
@@ -108,7 +109,7 @@ pub async fn serve(mut conn: Conn, tcp: TcpStream, direct_tls: bool) {
     } else {
         Transport::Plain(tcp)
     };
-    let mut stream = ClientStream::new(transport, limits, l.idle());
+    let mut stream = ClientStream::new(transport, limits, l.idle(), Throttle::new(l));
     let mut nego = Nego {
         domain: None,
         host: HostConfig::default(),

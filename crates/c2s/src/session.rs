@@ -29,17 +29,21 @@ struct Session {
     outbox: Outbox,
     /// The sm still holds the session: tell it when we end.
     active: bool,
+    /// Cut off for not reading: what is queued for it will never be read.
+    stuck: bool,
 }
 
 pub async fn run(mut conn: Conn, nego: Nego, stream: ClientStream, bound: Bound) {
     let ctx = conn.ctx.clone();
-    let (mut reader, outbox, writer) = stream.split(ctx.config.limits.max_queue_bytes);
+    let reset = stream.reset_handle();
+    let (mut reader, outbox, mut writer) = stream.split(ctx.config.limits.max_queue_bytes);
     let mut s = Session {
         bare: bound.jid.to_bare(),
         bound,
         domain: nego.domain().to_owned(),
         outbox,
         active: true,
+        stuck: false,
     };
     let end = loop {
         let step = tokio::select! {
@@ -71,8 +75,18 @@ pub async fn run(mut conn: Conn, nego: Nego, stream: ClientStream, bound: Bound)
     }
     tracing::info!(jid = %s.bound.jid, reason = ?end, "session closed");
     s.outbox.close(closing_bytes(&end, None).freeze());
-    // Let the writer flush the last bytes (bounded: a client that does not read gets cut off).
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    // Let the writer flush the last bytes, bounded. A client that does not read gets a reset:
+    // otherwise its backlog, and the connection with it, would stay in the kernel until it
+    // reads.
+    let flushed = !s.stuck
+        && tokio::time::timeout(Duration::from_secs(2), &mut writer)
+            .await
+            .is_ok();
+    if !flushed {
+        tracing::info!(jid = %s.bound.jid, "the client is not reading; resetting the connection");
+        reset.reset_on_close();
+        writer.abort();
+    }
 }
 
 impl Session {
@@ -80,10 +94,13 @@ impl Session {
     fn deliver(&mut self, el: &Element) -> Result<(), Fail> {
         match self.outbox.send(stanza_bytes(el, Some(ns::CLIENT))) {
             Ok(()) => Ok(()),
-            Err(QueueError::Full) => Err(Fail::stream(
-                C::PolicyViolation,
-                "too much queued for a client that does not read",
-            )),
+            Err(QueueError::Full) => {
+                self.stuck = true;
+                Err(Fail::stream(
+                    C::PolicyViolation,
+                    "too much queued for a client that does not read",
+                ))
+            }
             Err(QueueError::Closed) => Err(Fail::Gone),
         }
     }

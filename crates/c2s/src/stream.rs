@@ -5,14 +5,18 @@
 //! the negotiation needs the socket itself for the STARTTLS upgrade.
 
 use std::io;
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use socket2::SockRef;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadHalf};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 use xml_stream::io::{spawn_writer, Outbox, Transport};
 use xml_stream::{Limits, ParseError, StreamEvent, StreamParser};
+
+use crate::throttle::Throttle;
 
 /// Why reading stopped.
 #[derive(Debug)]
@@ -27,11 +31,12 @@ pub enum ReadFail {
 
 const READ_CHUNK: usize = 16 * 1024;
 
-/// The parser and the bytes it has not consumed yet.
+/// The parser, the bytes it has not consumed yet, and the client's read rate limits.
 struct Input {
     parser: StreamParser,
     buf: BytesMut,
     idle: Duration,
+    throttle: Throttle,
 }
 
 impl Input {
@@ -39,6 +44,7 @@ impl Input {
         &mut self,
         read: &mut R,
     ) -> Result<StreamEvent, ReadFail> {
+        self.throttle.pace().await;
         loop {
             if !self.buf.is_empty() {
                 let mut data: &[u8] = &self.buf;
@@ -46,14 +52,16 @@ impl Input {
                 let consumed = self.buf.len() - data.len();
                 let _ = self.buf.split_to(consumed);
                 if let Some(event) = result.map_err(ReadFail::Parse)? {
+                    self.throttle.stanza();
                     return Ok(event);
                 }
             }
+            self.throttle.pace().await;
             self.buf.reserve(READ_CHUNK);
             match tokio::time::timeout(self.idle, read.read_buf(&mut self.buf)).await {
                 Err(_) => return Err(ReadFail::Idle),
                 Ok(Ok(0)) | Ok(Err(_)) => return Err(ReadFail::Gone),
-                Ok(Ok(_)) => {}
+                Ok(Ok(n)) => self.throttle.read(n),
             }
         }
     }
@@ -66,13 +74,14 @@ pub struct ClientStream {
 }
 
 impl ClientStream {
-    pub fn new(transport: Transport, limits: Limits, idle: Duration) -> Self {
+    pub fn new(transport: Transport, limits: Limits, idle: Duration, throttle: Throttle) -> Self {
         ClientStream {
             transport,
             input: Input {
                 parser: StreamParser::new(limits),
                 buf: BytesMut::new(),
                 idle,
+                throttle,
             },
         }
     }
@@ -121,6 +130,11 @@ impl ClientStream {
         Ok(ClientStream { transport, input })
     }
 
+    /// A second handle on the socket, taken before [`ClientStream::split`].
+    pub fn reset_handle(&self) -> ResetHandle {
+        ResetHandle(self.transport.tcp().as_fd().try_clone_to_owned().ok())
+    }
+
     /// Splits into the reading half and the queued, coalescing writer.
     pub fn split(self, max_queue_bytes: usize) -> (SessionReader, Outbox, JoinHandle<()>) {
         let (read, write) = tokio::io::split(self.transport);
@@ -159,5 +173,18 @@ pub fn tls_info(transport: &Transport) -> Option<(bool, Option<String>)> {
             ))
         }
         _ => None,
+    }
+}
+
+/// Resets a connection whose client does not read: a normal close would leave the unread
+/// backlog, and the connection with it, to the kernel until the client reads (or forever).
+pub struct ResetHandle(Option<OwnedFd>);
+
+impl ResetHandle {
+    /// Linger zero: the last close of the socket discards what is unsent and sends a reset.
+    pub fn reset_on_close(&self) {
+        if let Some(fd) = &self.0 {
+            let _ = SockRef::from(fd).set_linger(Some(Duration::ZERO));
+        }
     }
 }

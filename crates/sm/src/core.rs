@@ -58,6 +58,12 @@ impl Core {
         }
     }
 
+    /// Ends our stream at the router once everything sent so far is written (bounded by
+    /// `limit`).
+    pub async fn close(&self, limit: std::time::Duration) {
+        self.component.close(limit).await;
+    }
+
     /// Hands `stanza` to the client of session `sid`, with the session attributes c2s needs.
     pub fn to_session(&self, sid: &str, mut stanza: Element) {
         let Some(session) = self.sessions.get(sid) else {
@@ -91,6 +97,12 @@ impl Core {
             if here {
                 self.local.push_back(stanza);
                 return;
+            }
+            // The router picks the sm instance by the bare JID as written, and session start
+            // names the user canonically: write it the same way here.
+            let canonical = to.to_string();
+            if stanza.attr("to") != Some(canonical.as_str()) {
+                stanza::set_attr(&mut stanza, "to", canonical);
             }
         }
         let from = match stanza::from(&stanza) {

@@ -25,6 +25,8 @@ pub struct Session {
     pub directed: BTreeSet<String>,
     /// Asked for the roster, so it gets roster pushes (RFC 6121 §2.1.6).
     pub interested: bool,
+    /// Its privacy list state (XEP-0016 active list, XEP-0191 interest).
+    pub privacy: crate::privacy::state::SessionPrivacy,
 }
 
 impl Session {
@@ -101,6 +103,11 @@ impl Sessions {
             .filter(|s| s.c2s == c2s)
             .map(|s| s.id.clone())
             .collect()
+    }
+
+    /// Every session id.
+    pub fn ids(&self) -> Vec<String> {
+        self.by_id.keys().cloned().collect()
     }
 
     pub fn len(&self) -> usize {

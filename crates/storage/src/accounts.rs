@@ -4,6 +4,7 @@ use jid::{BareJid, DomainPart};
 use rusqlite::{params, Connection, OptionalExtension};
 use sasl_server::{ScramCredentials, ScramHash};
 
+use crate::connection::write_transaction;
 use crate::rows::{account_id, now, parse_jid, user_key};
 use crate::{Storage, StorageError};
 
@@ -16,7 +17,7 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let (localpart, domain) = user_key(user)?;
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = write_transaction(conn)?;
             let inserted = tx.execute(
                 "INSERT INTO accounts (localpart, domain, created) VALUES (?1, ?2, ?3)
                  ON CONFLICT DO NOTHING",
@@ -80,7 +81,7 @@ impl Storage {
     ) -> Result<bool, StorageError> {
         let user = user.clone();
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = write_transaction(conn)?;
             let Some(id) = account_id(&tx, &user)? else {
                 return Ok(false);
             };

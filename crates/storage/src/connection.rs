@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{migrations, StorageError};
 
@@ -44,6 +44,14 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StorageError> {
         .map_err(|e| fail(e.to_string()))?;
     setup(&mut conn, path)?;
     Ok(conn)
+}
+
+/// A transaction that will write: it takes the write lock when it begins, waiting for it up to
+/// the busy timeout. A deferred one that reads first would have to upgrade its read snapshot
+/// later, which fails at once with "database is locked" when another process (a second sm, c2s,
+/// starlingctl) committed in between.
+pub(crate) fn write_transaction(conn: &mut Connection) -> rusqlite::Result<Transaction<'_>> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
 }
 
 /// A private in-memory database, for tests.

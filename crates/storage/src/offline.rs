@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jid::BareJid;
 use rusqlite::params;
 
+use crate::connection::write_transaction;
 use crate::rows::{now, require_account};
 use crate::{Storage, StorageError};
 
@@ -20,7 +21,7 @@ impl Storage {
     ) -> Result<bool, StorageError> {
         let user = user.clone();
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = write_transaction(conn)?;
             let id = require_account(&tx, &user)?;
             let (count, last): (i64, i64) = tx.query_row(
                 "SELECT COUNT(*), COALESCE(MAX(seq), 0) FROM offline WHERE account = ?1",
@@ -58,7 +59,7 @@ impl Storage {
     ) -> Result<Vec<(String, SystemTime)>, StorageError> {
         let user = user.clone();
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = write_transaction(conn)?;
             let Some(id) = crate::rows::account_id(&tx, &user)? else {
                 return Ok(Vec::new());
             };

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use jid::BareJid;
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::connection::write_transaction;
 use crate::rows::{account_id, parse_jid, require_account};
 use crate::{subscription_requests, RosterChange, RosterItem, Storage, StorageError, Subscription};
 
@@ -54,7 +55,7 @@ impl Storage {
     ) -> Result<u64, StorageError> {
         let user = user.clone();
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = write_transaction(conn)?;
             let id = require_account(&tx, &user)?;
             let contact = item.jid.to_string();
             let item_id: i64 = tx.query_row(
@@ -104,7 +105,7 @@ impl Storage {
     ) -> Result<Option<u64>, StorageError> {
         let (user, contact) = (user.clone(), contact.to_string());
         self.call(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = write_transaction(conn)?;
             let Some(id) = account_id(&tx, &user)? else {
                 return Ok(None);
             };
