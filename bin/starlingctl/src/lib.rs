@@ -7,11 +7,15 @@ pub mod daemons;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod import_jabberd2;
 pub mod init;
 pub mod router_toml;
 pub mod secret;
+pub mod served;
 pub mod store;
 pub mod up;
+pub mod user_data;
 pub mod users;
+pub mod xep0227;
 
 pub use error::CtlError;

@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use starlingctl::import_jabberd2::PasswordType;
 use starlingctl::router_toml::Added;
-use starlingctl::{component, init, up, users, CtlError};
+use starlingctl::user_data::report::Report;
+use starlingctl::{component, import_jabberd2, init, served, up, users, xep0227, CtlError};
 
 /// Administration of a Starling XMPP server: write its config, add components, run the daemons.
 #[derive(Debug, Parser)]
@@ -74,6 +76,38 @@ enum Command {
         #[arg(long, default_value = "./etc")]
         etc: PathBuf,
     },
+    /// Import a jabberd2 installation's users (accounts, rosters, offline messages, vCards,
+    /// private XML, privacy lists, last logout times) into the store; nothing already there is
+    /// changed, so it can run again. Prints what was imported and what was not, per domain.
+    ImportJabberd2 {
+        /// The jabberd2 database: sqlite:/path/to/jabberd2.db (postgres://… not yet supported).
+        #[arg(long)]
+        from: String,
+        /// How jabberd2's c2s stored passwords in authreg (its <password_type>): only plaintext
+        /// ones become credentials.
+        #[arg(long, value_enum, default_value = "plaintext")]
+        password_type: PasswordType,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+    /// Write the store's users to an XEP-0227 (portable import/export) file.
+    Export {
+        /// Only this domain's users (default: every domain).
+        #[arg(long)]
+        domain: Option<String>,
+        /// The file to write (replaced; owner-only, it holds credentials).
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
+    /// Import the users of an XEP-0227 file into the store; nothing already there is changed.
+    Import {
+        /// The XEP-0227 file (XIncludes are followed).
+        file: PathBuf,
+        #[arg(long, default_value = "./etc")]
+        etc: PathBuf,
+    },
     /// XEP-0114 components (gateways, group chat, bots) allowed on the router's port.
     Component {
         #[command(subcommand)]
@@ -126,6 +160,20 @@ fn main() -> ExitCode {
         Command::Passwd { jid, password, etc } => block_on(run_passwd(&etc, &jid, password)),
         Command::Deluser { jid, etc } => block_on(run_deluser(&etc, &jid)),
         Command::Users { domain, etc } => block_on(run_users(&etc, &domain)),
+        Command::ImportJabberd2 {
+            from,
+            password_type,
+            etc,
+        } => block_on(async {
+            print_report(
+                &etc,
+                import_jabberd2::run(&etc, &from, password_type).await?,
+            )
+        }),
+        Command::Export { domain, to, etc } => block_on(run_export(&etc, domain.as_deref(), &to)),
+        Command::Import { file, etc } => {
+            block_on(async { print_report(&etc, xep0227::import(&etc, &file).await?) })
+        }
     })
 }
 
@@ -217,5 +265,29 @@ async fn run_users(etc: &std::path::Path, domain: &str) -> Result<(), CtlError> 
     for user in users::list(etc, domain).await? {
         println!("{user}");
     }
+    Ok(())
+}
+
+fn print_report(etc: &std::path::Path, report: Report) -> Result<(), CtlError> {
+    if report.is_empty() {
+        println!("nothing to import");
+    }
+    print!("{report}");
+    for note in served::unserved(etc, report.domains()) {
+        println!("note: {note}");
+    }
+    Ok(())
+}
+
+async fn run_export(
+    etc: &std::path::Path,
+    domain: Option<&str>,
+    to: &std::path::Path,
+) -> Result<(), CtlError> {
+    let exported = xep0227::export(etc, domain, to).await?;
+    for problem in &exported.problems {
+        eprintln!("warning: {problem}");
+    }
+    println!("exported {} users to {}", exported.users, to.display());
     Ok(())
 }

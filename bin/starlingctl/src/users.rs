@@ -14,7 +14,8 @@ use crate::{domain, secret, store};
 /// The iteration count for new records (RFC 7677's minimum; c2s's registration uses the same).
 pub const ITERATIONS: u32 = 4096;
 
-const HASHES: [ScramHash; 3] = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512];
+/// Every hash c2s offers SCRAM for: each account gets one record per hash.
+pub(crate) const HASHES: [ScramHash; 3] = [ScramHash::Sha1, ScramHash::Sha256, ScramHash::Sha512];
 
 /// What `adduser` did, for the caller to print.
 #[derive(Debug)]
@@ -59,7 +60,7 @@ fn password(given: Option<&str>) -> Result<(String, bool), CtlError> {
 }
 
 /// SCRAM records of `password` for every hash.
-fn credentials(password: &str) -> Result<Vec<ScramCredentials>, CtlError> {
+pub(crate) fn credentials(password: &str) -> Result<Vec<ScramCredentials>, CtlError> {
     HASHES
         .iter()
         .map(|&hash| {
@@ -72,7 +73,8 @@ fn credentials(password: &str) -> Result<Vec<ScramCredentials>, CtlError> {
         .collect()
 }
 
-fn db_error(e: StorageError) -> CtlError {
+/// A failed store call, for the administrator.
+pub(crate) fn db_error(e: StorageError) -> CtlError {
     CtlError::new(format_args!("user store: {e}"))
 }
 
