@@ -40,6 +40,9 @@ pub struct Limits {
     /// Private XML (XEP-0049) a user may store in all namespaces together, in bytes of XML; a
     /// set that would go past it gets `not-acceptable`.
     pub max_private_bytes: usize,
+    /// Privacy list items (XEP-0016, the XEP-0191 blocklist included) a user may keep in all
+    /// lists together; a list or a block that would go past it gets `not-acceptable`.
+    pub max_privacy_items: usize,
 }
 
 impl Default for Limits {
@@ -49,6 +52,7 @@ impl Default for Limits {
             max_roster_items: 1000,
             max_vcard_bytes: 64 * 1024,
             max_private_bytes: 256 * 1024,
+            max_privacy_items: 1000,
         }
     }
 }

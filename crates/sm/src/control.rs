@@ -81,6 +81,7 @@ impl Sm {
             presence: None,
             directed: Default::default(),
             interested: false,
+            privacy: Default::default(),
         });
         tracing::info!(%jid, sid = %id, %c2s, "session started");
         let mut reply = el;

@@ -13,6 +13,7 @@ pub mod core;
 pub mod delivery;
 pub mod dispatch;
 pub mod modules;
+pub mod privacy;
 pub mod session;
 mod shutdown;
 pub mod stanza;

@@ -1,6 +1,7 @@
 //! Starling's user data: accounts with their SCRAM credentials, rosters with XEP-0237 versions,
-//! pending subscription requests, offline messages, last logout times, vCards, private XML. The
-//! contract is docs/storage-api.md.
+//! pending subscription requests, offline messages, last logout times, vCards, private XML,
+//! privacy lists (XEP-0016, also holding XEP-0191's blocklist). The contract is
+//! docs/storage-api.md.
 //!
 //! SQLite (bundled, WAL) behind one dedicated thread that owns the connection ([`actor`]); every
 //! method is `async` and never blocks the runtime. Per-user data references the account row with
@@ -15,6 +16,9 @@ mod error;
 mod last_activity;
 pub mod migrations;
 mod offline;
+mod portable;
+mod privacy;
+mod privacy_types;
 mod private;
 mod roster;
 mod rows;
@@ -26,6 +30,7 @@ mod vcard;
 pub use config::StorageConfig;
 pub use error::StorageError;
 pub use last_activity::LastLogout;
+pub use privacy_types::{PrivacyItem, PrivacyList, PrivacyMatch, PrivacyStanzas};
 pub use storage::Storage;
 pub use types::{RosterChange, RosterItem, Subscription};
 

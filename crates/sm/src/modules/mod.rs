@@ -4,13 +4,16 @@
 //! and presence types, and delivery last, which takes whatever is left. In `in-sess`, modules
 //! that serve IQs without `to` themselves (roster…) come before `unaddressed`, which sends the
 //! rest on to the account's bare JID (`pkt-user`). In `pkt-sm`, `components` comes before `iq`,
-//! which drops the results and errors it is waiting for.
+//! which drops the results and errors it is waiting for. Privacy lists are the first delivery
+//! rule (XEP-0016 §2.2): `privacy_enforce` comes first in `pkt-user`, and in `in-sess` right
+//! after the IQ checks.
 
 use std::rc::Rc;
 
 use crate::chain::{Chains, Module};
 use crate::config::Config;
 
+pub mod blocking;
 pub mod components;
 pub mod deliver;
 pub mod disco;
@@ -23,6 +26,12 @@ pub mod message;
 pub mod offline;
 pub mod ping;
 pub mod presence;
+pub mod privacy;
+pub mod privacy_effects;
+pub mod privacy_enforce;
+pub mod privacy_gate;
+pub mod privacy_iq;
+pub mod privacy_items;
 pub mod private;
 pub mod roster;
 pub mod serverinfo;
@@ -52,11 +61,15 @@ pub fn standard(config: &Config) -> Chains {
     let vcard: Rc<dyn Module> = Rc::new(vcard::Vcard);
     let private: Rc<dyn Module> = Rc::new(private::Private);
     let deliver: Rc<dyn Module> = Rc::new(deliver::Deliver);
+    let privacy_enforce: Rc<dyn Module> = Rc::new(privacy_enforce::PrivacyEnforce);
     let chains = Chains {
         in_sess: vec![
             iq.clone(),
+            privacy_enforce.clone(),
             session_iq.clone(),
             roster,
+            Rc::new(blocking::Blocking),
+            Rc::new(privacy::Privacy),
             unaddressed,
             last.clone(),
             subscriptions.clone(),
@@ -64,6 +77,7 @@ pub fn standard(config: &Config) -> Chains {
             deliver.clone(),
         ],
         pkt_user: vec![
+            privacy_enforce,
             iq.clone(),
             last.clone(),
             ping.clone(),

@@ -3,6 +3,8 @@
 //!
 //! Only contacts the roster allows see anything: broadcasts go to `from`/`both` contacts,
 //! probes to `to`/`both` contacts, and probes are only answered for `from`/`both` contacts.
+//! What goes to contacts on a resource's behalf passes its privacy list (XEP-0016 presence-out,
+//! XEP-0191 blocking) through a [`Gate`].
 
 use jid::BareJid;
 use minidom::Element;
@@ -10,6 +12,7 @@ use storage::StorageError;
 
 use crate::chain::{pass, Flow, Module, Step, Unit};
 use crate::core::Core;
+use crate::modules::privacy_gate::Gate;
 use crate::modules::{offline, subscriptions};
 use crate::session::Session;
 use crate::stanza::{self, Kind};
@@ -18,30 +21,21 @@ use crate::subscription::Action;
 pub struct Presence;
 
 /// The user's current presence from each available resource, sent to `to`.
-pub fn current_to(core: &mut Core, user: &BareJid, to: &str) {
-    let presences: Vec<Element> = core
-        .sessions
-        .sessions_of(user)
-        .into_iter()
-        .filter(|s| s.available)
-        .filter_map(|s| s.presence.clone())
-        .collect();
-    for p in presences {
-        core.deliver(stanza::readdressed(&p, to));
+pub async fn current_to(core: &mut Core, user: &BareJid, to: &str) {
+    for session in core.sessions_of(user).into_iter().filter(|s| s.available) {
+        if let Some(p) = &session.presence {
+            let gate = Gate::for_sending(core, user, Some(&session.id)).await;
+            gate.send(core, stanza::readdressed(p, to)).await;
+        }
     }
 }
 
 /// Unavailable presence from each of the user's available resources, sent to `to`.
-pub fn unavailable_to(core: &mut Core, user: &BareJid, to: &str) {
-    let jids: Vec<String> = core
-        .sessions
-        .sessions_of(user)
-        .into_iter()
-        .filter(|s| s.available)
-        .map(|s| s.jid.to_string())
-        .collect();
-    for jid in jids {
-        core.deliver(stanza::presence("unavailable", &jid, to));
+pub async fn unavailable_to(core: &mut Core, user: &BareJid, to: &str) {
+    for session in core.sessions_of(user).into_iter().filter(|s| s.available) {
+        let gate = Gate::for_sending(core, user, Some(&session.id)).await;
+        let goodbye = stanza::presence("unavailable", &session.jid.to_string(), to);
+        gate.send(core, goodbye).await;
     }
 }
 
@@ -118,13 +112,14 @@ async fn available(core: &mut Core, sid: &str, mut st: Element) -> Result<(), St
         session.presence = Some(st.clone());
     }
     let (_, items) = core.storage.roster(&user).await?;
+    let gate = Gate::for_sending(core, &user, Some(sid)).await;
     for item in items.iter().filter(|i| {
         matches!(
             i.subscription,
             storage::Subscription::From | storage::Subscription::Both
         )
     }) {
-        core.deliver(stanza::readdressed(&st, &item.jid.to_string()));
+        gate.send_to_contact(core, stanza::readdressed(&st, &item.jid.to_string()), item);
     }
     // §4.2.2: every available resource of the user, the sender included.
     for other in core.sessions_of(&user) {
@@ -149,7 +144,8 @@ async fn available(core: &mut Core, sid: &str, mut st: Element) -> Result<(), St
                 storage::Subscription::To | storage::Subscription::Both
             )
         }) {
-            core.deliver(stanza::presence("probe", &me, &item.jid.to_string()));
+            let probe = stanza::presence("probe", &me, &item.jid.to_string());
+            gate.send_to_contact(core, probe, item);
         }
         subscriptions::resend_pending(core, sid, &user).await?;
     }
@@ -168,6 +164,7 @@ pub async fn unavailable(core: &mut Core, sid: &str, mut st: Element) {
     let user = session.bare();
     stanza::strip_sc(&mut st);
     stanza::set_attr(&mut st, "from", session.jid.to_string());
+    let gate = Gate::for_sending(core, &user, Some(sid)).await;
     if session.available {
         match core.storage.roster(&user).await {
             Ok((_, items)) => {
@@ -177,7 +174,11 @@ pub async fn unavailable(core: &mut Core, sid: &str, mut st: Element) {
                         storage::Subscription::From | storage::Subscription::Both
                     )
                 }) {
-                    core.deliver(stanza::readdressed(&st, &item.jid.to_string()));
+                    gate.send_to_contact(
+                        core,
+                        stanza::readdressed(&st, &item.jid.to_string()),
+                        item,
+                    );
                 }
             }
             Err(e) => tracing::error!(%user, "presence: roster: {e}"),
@@ -189,7 +190,7 @@ pub async fn unavailable(core: &mut Core, sid: &str, mut st: Element) {
         }
     }
     for to in &session.directed {
-        core.deliver(stanza::readdressed(&st, to));
+        gate.send(core, stanza::readdressed(&st, to)).await;
     }
     if let Some(session) = core.sessions.get_mut(sid) {
         session.available = false;
@@ -249,38 +250,39 @@ async fn probe(core: &mut Core, user: &BareJid, st: Element) -> Result<(), Stora
         return Ok(());
     }
     let item = core.storage.roster_item(user, &from.to_bare()).await?;
-    let allowed = item.is_some_and(|i| {
+    let Some(item) = item.filter(|i| {
         matches!(
             i.subscription,
             storage::Subscription::From | storage::Subscription::Both
         )
-    });
-    if !allowed {
+    }) else {
         core.deliver(stanza::presence(
             "unsubscribed",
             &me,
             &from.to_bare().to_string(),
         ));
         return Ok(());
-    }
+    };
     // A probe to a full JID asks about that resource only.
     let only = match stanza::to(&st) {
         Ok(Some(to)) if to.is_full() => Some(to.to_string()),
         _ => None,
     };
-    let presences: Vec<Element> = core
+    let presences: Vec<(String, Element)> = core
         .sessions
         .sessions_of(user)
         .into_iter()
         .filter(|s| s.available)
         .filter(|s| only.as_ref().is_none_or(|o| *o == s.jid.to_string()))
-        .filter_map(|s| s.presence.clone())
+        .filter_map(|s| Some((s.id.clone(), s.presence.clone()?)))
         .collect();
     if presences.is_empty() {
-        core.deliver(stanza::presence("unavailable", &me, &prober));
+        let gate = Gate::for_sending(core, user, None).await;
+        gate.send_to_contact(core, stanza::presence("unavailable", &me, &prober), &item);
     }
-    for p in presences {
-        core.deliver(stanza::readdressed(&p, &prober));
+    for (sid, p) in presences {
+        let gate = Gate::for_sending(core, user, Some(&sid)).await;
+        gate.send_to_contact(core, stanza::readdressed(&p, &prober), &item);
     }
     Ok(())
 }

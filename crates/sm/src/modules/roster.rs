@@ -302,7 +302,7 @@ async fn remove(
     }
     if state.has_from() {
         // §3.2.2: the contact sees the user go offline while still subscribed.
-        crate::modules::presence::unavailable_to(core, user, &contact);
+        crate::modules::presence::unavailable_to(core, user, &contact).await;
     }
     if state.has_from() || state.pending_in {
         core.deliver(stanza::presence("unsubscribed", &me, &contact));

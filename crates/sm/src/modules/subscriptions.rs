@@ -132,12 +132,12 @@ async fn outbound(
     let contact_s = contact.to_string();
     if action == Action::Unsubscribed && before.has_from() {
         // §3.2.2: while still subscribed, the contact sees the user's resources go offline.
-        presence::unavailable_to(core, user, &contact_s);
+        presence::unavailable_to(core, user, &contact_s).await;
     }
     core.deliver(st);
     if action == Action::Subscribed {
         // §3.1.5: after approving, the contact gets the user's current presence.
-        presence::current_to(core, user, &contact_s);
+        presence::current_to(core, user, &contact_s).await;
     }
     Ok(())
 }
@@ -183,7 +183,7 @@ async fn inbound(
     }
     if action == Action::Unsubscribe && before.has_from() {
         // §3.3.3: the former subscriber sees the user go offline.
-        presence::unavailable_to(core, user, &them);
+        presence::unavailable_to(core, user, &them).await;
     }
     Ok(())
 }

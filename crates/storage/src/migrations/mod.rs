@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0002_subscription_requests.sql"),
     include_str!("0003_last_activity.sql"),
     include_str!("0004_vcard_private.sql"),
+    include_str!("0005_privacy.sql"),
 ];
 
 /// The schema version this code writes.
