@@ -82,6 +82,22 @@ def test_sigterm_sends_system_shutdown(starling_router):
     assert r.process.popen.wait(timeout=10) == 0
 
 
+def test_sigterm_after_abrupt_disconnects_and_during_authentication(starling_router):
+    """A component that vanished without closing its stream, and one still authenticating, do not
+    hold shutdown up: the router exits without waiting out its grace period."""
+    r = starling_router({"users": {"a": {"password": PASSWORD}, "b": {"password": PASSWORD}}})
+    a = connect(r.host, r.port, "a", PASSWORD, "a")
+    gone = connect(r.host, r.port, "b", PASSWORD, "b")
+    gone.sock.close()
+    r.process.wait_for_log(r"component disconnected link=\d+ account=b", timeout=10)
+    half = Component(r.host, r.port)
+    half.open()
+    r.process.popen.send_signal(signal.SIGTERM)
+    assert stream_error_condition(a.expect(STREAM_ERROR)) == "system-shutdown"
+    assert r.process.popen.wait(timeout=10) == 0
+    assert "did not take their stream errors" not in r.process.output()
+
+
 def test_authentication_deadline(starling_router):
     r = starling_router({"limits": {"auth_timeout": 1}})
     comp = Component(r.host, r.port)

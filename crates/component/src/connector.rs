@@ -127,6 +127,19 @@ impl Component {
         })
     }
 
+    /// Ends our stream after everything queued so far and waits, up to `limit`, until it is
+    /// written: the router handles every packet before the end of the stream, then tells the
+    /// other components that our names are gone. For a clean exit; sending fails afterwards.
+    pub async fn close(&self, limit: Duration) {
+        let outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(outbox) = outbox {
+            outbox.close(bytes::Bytes::from_static(xml_stream::writer::FOOTER));
+            if tokio::time::timeout(limit, outbox.closed()).await.is_err() {
+                tracing::warn!("the router did not take our last packets in time");
+            }
+        }
+    }
+
     /// Whether the connector is online.
     pub fn is_online(&self) -> bool {
         self.outbox

@@ -4,9 +4,11 @@
 //! stanza (or a session-control element) for another component; the others manage the
 //! connection's place in the router's delivery tree.
 
+use bytes::BytesMut;
 use minidom::Element;
 use rxml::{xml_ncname, NcNameStr};
 use xml_stream::ns;
+use xml_stream::writer::write_attr;
 
 /// A `<bind/>`: asks the router to deliver packets for a name to this connection, and is echoed
 /// back without `name` on success or with `error` on failure.
@@ -32,6 +34,67 @@ pub enum RouteKind {
     Broadcast,
     /// `type='log'`: a log sink's copy of a unicast route.
     Log,
+}
+
+impl RouteKind {
+    /// The kind a `type` attribute names; `None` for an unknown type.
+    pub fn from_attr(value: Option<&str>) -> Option<RouteKind> {
+        match value {
+            None => Some(RouteKind::Unicast),
+            Some("broadcast") => Some(RouteKind::Broadcast),
+            Some("log") => Some(RouteKind::Log),
+            Some(_) => None,
+        }
+    }
+
+    /// The `type` attribute for this kind.
+    pub fn attr(self) -> Option<&'static str> {
+        match self {
+            RouteKind::Unicast => None,
+            RouteKind::Broadcast => Some("broadcast"),
+            RouteKind::Log => Some("log"),
+        }
+    }
+}
+
+/// `<route` with its namespace, [`ns::COMPONENT`] (which needs no escaping).
+const ROUTE_START: &str = "<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0'";
+
+/// The envelope of a route as it is written: `<route to from type error>`, around a payload
+/// written by someone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteHead<'a> {
+    pub to: Option<&'a str>,
+    pub from: Option<&'a str>,
+    pub kind: RouteKind,
+    pub error: Option<&'a str>,
+}
+
+impl RouteHead<'_> {
+    /// Writes the route, with `payload` writing its content (the payload sees the component
+    /// namespace as its default).
+    pub fn write(&self, out: &mut BytesMut, payload: Option<impl FnOnce(&mut BytesMut)>) {
+        out.extend_from_slice(ROUTE_START.as_bytes());
+        let attrs = [
+            ("to", self.to),
+            ("from", self.from),
+            ("type", self.kind.attr()),
+            ("error", self.error),
+        ];
+        for (name, value) in attrs {
+            if let Some(value) = value {
+                write_attr(out, name, value);
+            }
+        }
+        match payload {
+            Some(payload) => {
+                out.extend_from_slice(b">");
+                payload(out);
+                out.extend_from_slice(b"</route>");
+            }
+            None => out.extend_from_slice(b"/>"),
+        }
+    }
 }
 
 /// A `<route/>`: a stanza travelling between components.
@@ -96,6 +159,16 @@ impl std::fmt::Display for NotAPacket {
 
 impl std::error::Error for NotAPacket {}
 
+impl NotAPacket {
+    /// A route whose `type` is none the protocol knows.
+    pub(crate) fn route() -> NotAPacket {
+        NotAPacket {
+            name: "route".into(),
+            namespace: ns::COMPONENT.into(),
+        }
+    }
+}
+
 fn attr(el: &Element, name: &str) -> Option<String> {
     el.attr(name).map(str::to_owned)
 }
@@ -129,16 +202,8 @@ impl Packet {
                 error: attr(&el, "error"),
             },
             "route" => {
-                let kind = match el.attr("type") {
-                    None => RouteKind::Unicast,
-                    Some("broadcast") => RouteKind::Broadcast,
-                    Some("log") => RouteKind::Log,
-                    Some(_) => {
-                        return Err(NotAPacket {
-                            name: "route".into(),
-                            namespace: ns::COMPONENT.into(),
-                        })
-                    }
+                let Some(kind) = RouteKind::from_attr(el.attr("type")) else {
+                    return Err(NotAPacket::route());
                 };
                 Packet::Route(Route {
                     to: attr(&el, "to"),
@@ -202,6 +267,16 @@ impl Packet {
 }
 
 impl Route {
+    /// The envelope.
+    pub fn head(&self) -> RouteHead<'_> {
+        RouteHead {
+            to: self.to.as_deref(),
+            from: self.from.as_deref(),
+            kind: self.kind,
+            error: self.error.as_deref(),
+        }
+    }
+
     /// The `<route/>` element (its payload is cloned; see [`Route::into_element`] to avoid that).
     pub fn to_element(&self) -> Element {
         self.clone().into_element()
@@ -212,11 +287,7 @@ impl Route {
         let mut el = Element::bare("route", ns::COMPONENT);
         set(&mut el, xml_ncname!("to"), &self.to);
         set(&mut el, xml_ncname!("from"), &self.from);
-        let kind = match self.kind {
-            RouteKind::Unicast => None,
-            RouteKind::Broadcast => Some("broadcast".to_owned()),
-            RouteKind::Log => Some("log".to_owned()),
-        };
+        let kind = self.kind.attr().map(str::to_owned);
         set(&mut el, xml_ncname!("type"), &kind);
         set(&mut el, xml_ncname!("error"), &self.error);
         if let Some(payload) = self.payload {
@@ -272,6 +343,11 @@ mod tests {
         let el =
             parse("<route xmlns='http://jabberd.jabberstudio.org/ns/component/1.0' type='bogus'/>");
         assert!(Packet::from_element(el).is_err());
+    }
+
+    #[test]
+    fn route_start_declares_the_component_namespace() {
+        assert_eq!(ROUTE_START, format!("<route xmlns='{}'", ns::COMPONENT));
     }
 
     #[test]

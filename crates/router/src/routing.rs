@@ -1,18 +1,21 @@
 //! What happens to each packet an authenticated component sends: binds, unbinds, throttling,
 //! and routes through the delivery tree (unicast, broadcast, log copies, bounces).
 
+use std::borrow::Cow;
 use std::cell::OnceCell;
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use component::route_error::{code_for, condition_for, stanza_error};
-use component::wire::{Bind, Packet, Route, RouteKind};
+use component::route_error::code_for;
+use component::wire::{Bind, NotAPacket, Packet, Route, RouteHead, RouteKind};
+use component::RawRoute;
 use minidom::Element;
 use xml_stream::io::{ReadError, StreamReader};
 use xml_stream::writer::stanza_bytes;
-use xml_stream::{ns, StreamError, StreamErrorCondition, StreamEvent};
+use xml_stream::{ns, Stanza, StreamError, StreamErrorCondition, StreamEvent};
 
+use crate::carried::Carried;
 use crate::config::RouteMode;
 use crate::filter::{self, Verdict};
 use crate::link::{Link, Protocol};
@@ -36,12 +39,14 @@ pub async fn run(router: &Router, link: &Arc<Link>, mut reader: StreamReader) {
         bound: Vec::new(),
         told_names: false,
     };
-    if link.protocol == Protocol::Accept {
-        session.bind_accept_component();
+    match link.protocol {
+        Protocol::Accept => session.bind_accept_component(),
+        // Routes are forwarded as the bytes they came in; everything else is parsed.
+        Protocol::Native => reader.capture(RawRoute::CAPTURE),
     }
     loop {
         let event = tokio::select! {
-            event = reader.next_event() => event,
+            event = reader.next_frame() => event,
             _ = link.closed().cancelled() => break,
         };
         match event {
@@ -70,6 +75,8 @@ pub async fn run(router: &Router, link: &Arc<Link>, mut reader: StreamReader) {
             }
             Err(e) => {
                 tracing::debug!(link = link.id, "read ended: {e}");
+                // Ends the writer too, which would otherwise wait for output that never comes.
+                link.finish();
                 break;
             }
         }
@@ -77,86 +84,131 @@ pub async fn run(router: &Router, link: &Arc<Link>, mut reader: StreamReader) {
     session.leave();
 }
 
-/// A route on its way out, serialised at most once per wire form.
-struct Outgoing {
-    route: Element,
+/// A route on its way out, with the envelope it goes out with, serialised at most once per
+/// wire form.
+struct Outgoing<'a> {
+    route: &'a Carried,
+    head: RouteHead<'a>,
     native: OnceCell<Bytes>,
     accept: OnceCell<Option<Bytes>>,
 }
 
-impl Outgoing {
-    fn new(route: Route) -> Outgoing {
+impl<'a> Outgoing<'a> {
+    fn new(route: &'a Carried, head: RouteHead<'a>) -> Outgoing<'a> {
         Outgoing {
-            route: route.into_element(),
+            route,
+            head,
             native: OnceCell::new(),
             accept: OnceCell::new(),
         }
     }
 
     fn send_to(&self, link: &Link) {
-        match link.protocol {
-            Protocol::Native => link.deliver(
+        let bytes = match link.protocol {
+            Protocol::Native => Some(
                 self.native
-                    .get_or_init(|| stanza_bytes(&self.route, None))
-                    .clone(),
+                    .get_or_init(|| self.route.native_bytes(&self.head)),
             ),
-            Protocol::Accept => {
-                if let Some(bytes) = self.accept.get_or_init(|| self.unwrapped()) {
-                    link.deliver(bytes.clone());
-                }
-            }
+            Protocol::Accept => self
+                .accept
+                .get_or_init(|| self.route.accept_bytes(self.head.error))
+                .as_ref(),
+        };
+        if let Some(bytes) = bytes {
+            link.deliver(bytes.clone());
         }
     }
 
-    /// XEP-0114 components get the stanza without the envelope; a bounce becomes a stanza error.
-    fn unwrapped(&self) -> Option<Bytes> {
-        let payload = self.route.children().next()?.clone();
-        let stanza = match self.route.attr("error") {
-            Some(code) => stanza_error(payload, condition_for(code))?,
-            None => payload,
+    /// Sends to the last receiver: the bytes are handed over, not shared (sharing costs an
+    /// allocation per route).
+    fn finish(self, link: &Link) {
+        let bytes = match link.protocol {
+            Protocol::Native => Some(
+                self.native
+                    .into_inner()
+                    .unwrap_or_else(|| self.route.native_bytes(&self.head)),
+            ),
+            Protocol::Accept => self
+                .accept
+                .into_inner()
+                .unwrap_or_else(|| self.route.accept_bytes(self.head.error)),
         };
-        Some(stanza_bytes(&stanza, Some(ns::CLIENT)))
+        if let Some(bytes) = bytes {
+            link.deliver(bytes);
+        }
     }
 }
 
 /// The domain part of a JID (RFC 7622 §3.2): what the router routes on.
-fn domain_of(jid: &str) -> Option<String> {
-    let without_resource = jid.split_once('/').map_or(jid, |(bare, _)| bare);
-    let domain = without_resource
-        .rsplit_once('@')
-        .map_or(without_resource, |(_, d)| d);
+fn domain_of(jid: &str) -> Option<Cow<'_, str>> {
+    // '/', '@' and '.' are ASCII, so byte positions are character boundaries.
+    let bytes = jid.as_bytes();
+    let bare_end = bytes.iter().position(|&b| b == b'/').unwrap_or(bytes.len());
+    let bare = &jid[..bare_end];
+    let domain_start = bare.bytes().rposition(|b| b == b'@').map_or(0, |at| at + 1);
+    let domain = &bare[domain_start..];
     let domain = domain.strip_suffix('.').unwrap_or(domain);
+    let forbidden =
+        |c: char| c.is_whitespace() || c.is_control() || matches!(c, '@' | '/' | '"' | '\'');
     let valid = !domain.is_empty()
         && domain.len() <= 1023
-        && !domain
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '@' | '/' | '"' | '\''));
-    valid.then(|| domain.to_lowercase())
+        && !match domain.is_ascii() {
+            // The usual case, byte by byte: ASCII white space and controls are all below '!'.
+            true => domain
+                .bytes()
+                .any(|b| b < b'!' || b == 0x7f || matches!(b, b'@' | b'/' | b'"' | b'\'')),
+            false => domain.chars().any(forbidden),
+        };
+    valid.then(|| lowercase(domain))
+}
+
+/// `name` in lower case, borrowed when it already is (as names nearly always are).
+fn lowercase(name: &str) -> Cow<'_, str> {
+    if name
+        .bytes()
+        .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+    {
+        Cow::Owned(name.to_lowercase())
+    } else {
+        Cow::Borrowed(name)
+    }
 }
 
 /// The bare JID a multi route hashes on: the stanza's `to`, else its `target` (session control),
 /// else the route's own `to`.
-fn hash_subject(route: &Route) -> String {
+fn hash_subject(route: &Carried, head: &RouteHead) -> String {
     let jid = route
-        .payload
-        .as_ref()
-        .and_then(|p| p.attr("to").or_else(|| p.attr("target")))
-        .or(route.to.as_deref())
+        .payload_attr("to")
+        .or_else(|| route.payload_attr("target"))
+        .or(head.to)
         .unwrap_or_default();
     jid.split_once('/')
         .map_or(jid, |(bare, _)| bare)
         .to_lowercase()
 }
 
+/// The answer to an element that is not a packet of the component protocol.
+fn unsupported(e: NotAPacket) -> StreamError {
+    StreamError::with_text(StreamErrorCondition::UnsupportedStanzaType, e.to_string())
+}
+
 impl Session<'_> {
-    fn handle(&mut self, el: Element) -> Result<(), StreamError> {
+    fn handle(&mut self, stanza: Stanza) -> Result<(), StreamError> {
+        let el = match stanza {
+            Stanza::Raw(raw) => {
+                let route = RawRoute::new(raw).map_err(unsupported)?;
+                self.route(Carried::Raw(route));
+                return Ok(());
+            }
+            Stanza::Tree(el) => el,
+        };
         if self.link.protocol == Protocol::Accept {
             return self.handle_stanza(el);
         }
         match Packet::from_element(el) {
             Ok(Packet::Bind(bind)) => self.bind(bind),
             Ok(Packet::Unbind { name, .. }) => self.unbind(name),
-            Ok(Packet::Route(route)) => self.route(route),
+            Ok(Packet::Route(route)) => self.route(Carried::Tree(route)),
             Ok(Packet::Throttle) => {
                 // The echo first: when held packets are released they follow it.
                 self.link.reply(&Packet::Throttle.to_element());
@@ -165,12 +217,7 @@ impl Session<'_> {
             Ok(Packet::Presence { .. }) => {
                 tracing::debug!(link = self.link.id, "ignoring a presence from a component");
             }
-            Err(e) => {
-                return Err(StreamError::with_text(
-                    StreamErrorCondition::UnsupportedStanzaType,
-                    e.to_string(),
-                ))
-            }
+            Err(e) => return Err(unsupported(e)),
         }
         Ok(())
     }
@@ -184,15 +231,15 @@ impl Session<'_> {
             ));
         }
         let (Some(to), Some(from)) = (
-            stanza.attr("to").and_then(domain_of),
-            stanza.attr("from").and_then(domain_of),
+            stanza.attr("to").and_then(domain_of).map(Cow::into_owned),
+            stanza.attr("from").and_then(domain_of).map(Cow::into_owned),
         ) else {
             return Err(StreamError::with_text(
                 StreamErrorCondition::ImproperAddressing,
                 "a component's stanza needs valid 'to' and 'from' addresses",
             ));
         };
-        self.route(Route::unicast(to, from, stanza));
+        self.route(Carried::Tree(Route::unicast(to, from, stanza)));
         Ok(())
     }
 
@@ -208,7 +255,12 @@ impl Session<'_> {
 
     fn bind(&mut self, bind: Bind) {
         let settings = self.settings();
-        let Some(name) = bind.name.as_deref().and_then(domain_of) else {
+        let Some(name) = bind
+            .name
+            .as_deref()
+            .and_then(domain_of)
+            .map(Cow::into_owned)
+        else {
             return self.refuse_bind(bind, Refusal::BadRequest);
         };
         if settings.config.aliases.contains_key(&name) {
@@ -324,7 +376,7 @@ impl Session<'_> {
             name: None,
             error: error.map(str::to_owned),
         };
-        let Some(name) = name.as_deref().and_then(domain_of) else {
+        let Some(name) = name.as_deref().and_then(domain_of).map(Cow::into_owned) else {
             return self
                 .link
                 .reply(&reply(Some(Refusal::BadRequest.code())).to_element());
@@ -353,103 +405,126 @@ impl Session<'_> {
                 .is_some_and(|target| self.bound.contains(target))
     }
 
-    fn bounce(&self, mut route: Route, code: &str) {
-        tracing::debug!(link = self.link.id, to = ?route.to, from = ?route.from, code, "bouncing a route");
-        route.error = Some(code.to_owned());
-        Outgoing::new(route).send_to(self.link);
+    fn bounce(&self, route: &Carried, head: RouteHead, code: &str) {
+        tracing::debug!(link = self.link.id, to = ?head.to, from = ?head.from, code, "bouncing a route");
+        let bounced = RouteHead {
+            error: Some(code),
+            ..head
+        };
+        Outgoing::new(route, bounced).finish(self.link);
     }
 
-    fn route(&mut self, route: Route) {
+    /// Routes what a component sent; what goes on carries no error (bounces stop here).
+    fn route(&mut self, route: Carried) {
+        let head = route.head();
         // A bounce never bounces again: that is how loops end.
-        if route.error.is_some() {
+        if head.error.is_some() {
             return;
         }
-        match route.kind {
-            RouteKind::Unicast => self.unicast(route),
-            RouteKind::Broadcast => self.broadcast(route),
+        match head.kind {
+            RouteKind::Unicast => self.unicast(&route, head),
+            RouteKind::Broadcast => self.broadcast(&route, head),
             RouteKind::Log => {}
         }
     }
 
-    fn broadcast(&self, route: Route) {
+    fn broadcast(&self, route: &Carried, head: RouteHead) {
         let settings = self.settings();
-        match route.from.as_deref().and_then(domain_of) {
-            None => return self.bounce(route, "400"),
-            Some(from) if !self.owns(&settings, &from) => return self.bounce(route, "401"),
+        match head.from.and_then(domain_of) {
+            None => return self.bounce(route, head, "400"),
+            Some(from) if !self.owns(&settings, &from) => return self.bounce(route, head, "401"),
             Some(_) => {}
         }
-        let outgoing = Outgoing::new(route);
+        let outgoing = Outgoing::new(route, head);
         let tree = self.router.tree();
         for link in tree.links().filter(|l| l.id != self.link.id) {
             outgoing.send_to(link);
         }
     }
 
-    fn unicast(&self, route: Route) {
+    fn unicast(&self, route: &Carried, head: RouteHead) {
         let settings = self.settings();
-        let (Some(to), Some(from)) = (
-            route.to.as_deref().and_then(domain_of),
-            route.from.as_deref().and_then(domain_of),
-        ) else {
-            return self.bounce(route, "400");
+        let (Some(to), Some(from)) = (head.to.and_then(domain_of), head.from.and_then(domain_of))
+        else {
+            return self.bounce(route, head, "400");
         };
         if !self.owns(&settings, &from) {
-            return self.bounce(route, "401");
+            return self.bounce(route, head, "401");
         }
-        let destination = match filter::apply(&settings.config.filters, route.payload.as_ref()) {
+        let rules = &settings.config.filters;
+        let verdict = if rules.is_empty() {
+            Verdict::Pass
+        } else {
+            let payload = filter::Payload {
+                kind: route.payload_name(),
+                from: route.payload_attr("from"),
+                to: route.payload_attr("to"),
+            };
+            filter::apply(rules, payload)
+        };
+        let target = match verdict {
             Verdict::Pass => to,
-            Verdict::Deny(condition) => return self.bounce(route, code_for(&condition)),
-            Verdict::Redirect(name) => name,
+            Verdict::Deny(condition) => return self.bounce(route, head, code_for(&condition)),
+            Verdict::Redirect(name) => Cow::Owned(name),
         };
         let destination = settings
             .config
             .aliases
-            .get(&destination)
-            .cloned()
-            .unwrap_or(destination);
-        let subject = hash_subject(&route);
+            .get(target.as_ref())
+            .map_or(target.as_ref(), String::as_str);
         let tree = self.router.tree();
-        let configured = settings.config.routes.get(&destination);
-        let mut pool: Vec<Arc<Link>> = Vec::new();
-        let mut mode = configured.map(|c| c.mode);
-        if let Some((bound_mode, members)) = tree.lookup(&destination) {
-            mode = mode.or(Some(bound_mode));
-            pool.extend(members.iter().cloned());
-        }
+        let configured = settings.config.routes.get(destination);
+        let bound = tree.lookup(destination);
+        let mode = configured.map(|c| c.mode).or(bound.map(|(mode, _)| mode));
+        // Borrowed from the tree unless other names add to it.
+        let mut pool: Cow<[Arc<Link>]> = Cow::Borrowed(bound.map_or(&[][..], |(_, m)| m));
         for name in configured.map_or(&[][..], |c| c.choose_from.as_slice()) {
             if let Some((_, members)) = tree.lookup(name) {
-                pool.extend(members.iter().cloned());
+                pool.to_mut().extend(members.iter().cloned());
             }
         }
         if pool.is_empty() {
             match tree.default_route() {
-                Some(default) if default.id != self.link.id => pool.push(default.clone()),
+                Some(default) if default.id != self.link.id => {
+                    pool = Cow::Borrowed(std::slice::from_ref(default))
+                }
                 _ => {
                     drop(tree);
-                    return self.bounce(route, "404");
+                    return self.bounce(route, head, "404");
                 }
             }
         }
         let sinks = tree.log_sinks();
         if !sinks.is_empty() {
-            let log_copy = Outgoing::new(Route {
-                kind: RouteKind::Log,
-                ..route.clone()
-            });
+            let log_copy = Outgoing::new(
+                route,
+                RouteHead {
+                    kind: RouteKind::Log,
+                    ..head
+                },
+            );
             for sink in sinks {
                 log_copy.send_to(sink);
             }
         }
-        let outgoing = Outgoing::new(route);
+        let outgoing = Outgoing::new(route, head);
+        let copies = configured.map_or(&[][..], |c| c.copy_to.as_slice());
         match mode.unwrap_or_default() {
             RouteMode::Fanout => pool.iter().for_each(|link| outgoing.send_to(link)),
             RouteMode::Single | RouteMode::Multi => {
-                if let Some(link) = choose(&pool, &subject) {
-                    outgoing.send_to(link);
+                // One candidate needs no choosing (nor the subject to choose by).
+                let chosen = match pool.as_ref() {
+                    [only] => Some(only),
+                    _ => choose(&pool, &hash_subject(route, &head)),
+                };
+                match chosen {
+                    Some(link) if copies.is_empty() => return outgoing.finish(link),
+                    Some(link) => outgoing.send_to(link),
+                    None => {}
                 }
             }
         }
-        for name in configured.map_or(&[][..], |c| c.copy_to.as_slice()) {
+        for name in copies {
             if let Some((_, members)) = tree.lookup(name) {
                 members.iter().for_each(|link| outgoing.send_to(link));
             }

@@ -12,6 +12,7 @@ use daemon::config::ConfigError;
 use sasl_server::{ScramCredentials, ScramHash};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use xml_stream::io::{Transport, XmlConnection};
 use xml_stream::{Limits, StreamError, StreamErrorCondition};
@@ -77,6 +78,9 @@ pub struct Router {
     next_link: AtomicU64,
     /// Every connection task, so shutdown can wait for their last bytes to be written.
     connections: TaskTracker,
+    /// Cancelled at shutdown: listeners stop accepting (components reconnecting at once after
+    /// their `system-shutdown` must not hold the exit up) and unauthenticated connections drop.
+    stopping: CancellationToken,
 }
 
 impl Router {
@@ -90,6 +94,7 @@ impl Router {
             tree: RwLock::new(Tree::default()),
             next_link: AtomicU64::new(1),
             connections: TaskTracker::new(),
+            stopping: CancellationToken::new(),
         }))
     }
 
@@ -146,7 +151,11 @@ impl Router {
     /// Accepts connections on `listener` forever.
     pub async fn serve(self: Arc<Self>, listener: TcpListener) {
         loop {
-            match listener.accept().await {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                () = self.stopping.cancelled() => return,
+            };
+            match accepted {
                 Ok((tcp, peer)) => {
                     self.connections.spawn(self.clone().connection(tcp, peer));
                 }
@@ -163,7 +172,11 @@ impl Router {
         let _ = tcp.set_nodelay(true);
         let settings = self.settings();
         let conn = XmlConnection::new(Transport::Plain(tcp), settings.limits());
-        let negotiated = match negotiate(conn, &settings).await {
+        let negotiation = tokio::select! {
+            result = negotiate(conn, &settings) => result,
+            () = self.stopping.cancelled() => return,
+        };
+        let negotiated = match negotiation {
             Ok(negotiated) => negotiated,
             Err(Refused::StreamError(condition, text)) => {
                 tracing::info!(%peer, "refused a component: {condition}: {text}");
@@ -196,6 +209,10 @@ impl Router {
         ));
         tracing::info!(link = id, account = %link.account, %peer, protocol = ?link.protocol, "component authenticated");
         self.tree_mut().add_link(link.clone());
+        if self.stopping.is_cancelled() {
+            // Authenticated just as shutdown began, after it closed the links it saw.
+            link.close_with(StreamError::new(StreamErrorCondition::SystemShutdown));
+        }
         routing::run(&self, &link, reader).await;
         // Let the writer flush what is queued (a stream error, the footer), but not forever.
         let abort = writer.abort_handle();
@@ -212,6 +229,7 @@ impl Router {
     /// Closes every component stream with `system-shutdown` and waits (boundedly) until the
     /// stream errors are written.
     pub async fn shutdown(&self) {
+        self.stopping.cancel();
         let links: Vec<Arc<Link>> = self.tree().links().cloned().collect();
         for link in &links {
             link.close_with(StreamError::new(StreamErrorCondition::SystemShutdown));

@@ -21,6 +21,8 @@ use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::{client, server, TlsAcceptor, TlsConnector};
 
 use crate::parser::{Limits, ParseError, StreamEvent, StreamParser};
+use crate::raw::Stanza;
+use crate::scan::Wanted;
 
 /// A TCP socket, possibly upgraded to TLS in either role.
 pub enum Transport {
@@ -165,17 +167,18 @@ impl Input {
         }
     }
 
-    async fn next_event<R: AsyncRead + Unpin>(
+    /// Runs `step` (one of the parser's buffer readers) until it gives an event, reading from
+    /// `reader` whenever it needs more input.
+    async fn next<T, R: AsyncRead + Unpin>(
         &mut self,
         reader: &mut R,
-    ) -> Result<StreamEvent, ReadError> {
+        step: fn(&mut StreamParser, &mut BytesMut) -> Result<Option<T>, ParseError>,
+    ) -> Result<T, ReadError> {
         loop {
             if !self.buf.is_empty() {
-                let mut data: &[u8] = &self.buf;
-                let result = self.parser.next_event(&mut data);
-                let consumed = self.buf.len() - data.len();
-                let _ = self.buf.split_to(consumed);
-                if let Some(event) = result.map_err(ReadError::Parse)? {
+                if let Some(event) =
+                    step(&mut self.parser, &mut self.buf).map_err(ReadError::Parse)?
+                {
                     return Ok(event);
                 }
             }
@@ -213,7 +216,9 @@ impl XmlConnection {
 
     /// Reads until the next stream event.
     pub async fn next_event(&mut self) -> Result<StreamEvent, ReadError> {
-        self.input.next_event(&mut self.transport).await
+        self.input
+            .next(&mut self.transport, StreamParser::next_event_in)
+            .await
     }
 
     /// Whether bytes arrived beyond the last event: after `<starttls/>` that is an injection
@@ -288,7 +293,22 @@ pub struct StreamReader {
 
 impl StreamReader {
     pub async fn next_event(&mut self) -> Result<StreamEvent, ReadError> {
-        self.input.next_event(&mut self.read).await
+        self.input
+            .next(&mut self.read, StreamParser::next_event_in)
+            .await
+    }
+
+    /// Keeps the top-level elements named in `wanted` (namespace, local name) as bytes (see
+    /// [`StreamParser::set_capture`]); read them with [`StreamReader::next_frame`].
+    pub fn capture(&mut self, wanted: Wanted) {
+        self.input.parser.set_capture(wanted);
+    }
+
+    /// The next event, with captured elements as bytes where they could be checked quickly.
+    pub async fn next_frame(&mut self) -> Result<StreamEvent<Stanza>, ReadError> {
+        self.input
+            .next(&mut self.read, StreamParser::next_frame)
+            .await
     }
 }
 
@@ -348,6 +368,12 @@ impl Outbox {
     /// Whether the writer task has stopped.
     pub fn is_closed(&self) -> bool {
         self.tx.is_closed()
+    }
+
+    /// Resolves once the writer task has stopped: after [`Outbox::close`], when its last bytes
+    /// are written (or the connection failed).
+    pub async fn closed(&self) {
+        self.tx.closed().await;
     }
 }
 

@@ -4,9 +4,15 @@
 //! refuses the constructs RFC 6120 §11.1 forbids. On top of it this module enforces the
 //! limits rxml does not know about (stanza size, nesting depth, attribute count) and turns each
 //! depth-1 element into a `minidom::Element` the moment its end tag arrives.
+//!
+//! [`StreamParser::next_frame`] can instead keep chosen top-level elements as the bytes they
+//! arrived as ([`crate::raw`]): a scanner checks them without building anything, and hands
+//! whatever it does not vouch for to the parser above.
 
 use std::fmt;
+use std::sync::Arc;
 
+use bytes::{Buf, BytesMut};
 use minidom::Element;
 use rxml::error::EndOrError;
 use rxml::{Event, Parse, RawEvent, RawParser, WithOptions};
@@ -14,6 +20,9 @@ use rxml::{Event, Parse, RawEvent, RawParser, WithOptions};
 use crate::error::{StreamError, StreamErrorCondition};
 use crate::header::StreamHeader;
 use crate::ns;
+use crate::raw::{RawElement, Stanza};
+use crate::scan::{Env, Scan, Scanner, Wanted};
+use crate::scope::Scope;
 
 /// Limits that bound what one peer can make us hold in memory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,15 +48,48 @@ impl Default for Limits {
     }
 }
 
-/// What the parser produces.
+/// What the parser produces: top-level elements as trees, or as [`Stanza`]s from
+/// [`StreamParser::next_frame`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum StreamEvent {
+pub enum StreamEvent<S = Element> {
     /// The opening `<stream:stream>` tag.
     Header(StreamHeader),
     /// A complete top-level element (stanza, `<stream:features/>`, `<starttls/>`, …).
-    Stanza(Element),
+    Stanza(S),
     /// `</stream:stream>`.
     Footer,
+}
+
+impl<S> StreamEvent<S> {
+    /// The same event with its top-level element converted.
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> StreamEvent<T> {
+        match self {
+            StreamEvent::Header(header) => StreamEvent::Header(header),
+            StreamEvent::Stanza(stanza) => StreamEvent::Stanza(f(stanza)),
+            StreamEvent::Footer => StreamEvent::Footer,
+        }
+    }
+}
+
+/// Which top-level elements [`StreamParser::next_frame`] keeps as bytes, and who reads the
+/// current one.
+struct Capture {
+    /// Wanted as bytes: (namespace, local name) pairs.
+    wanted: Wanted,
+    lane: Lane,
+    scanner: Scanner,
+}
+
+/// Who reads the next top-level element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// rxml is between two top-level elements but may still hold an event from bytes it has
+    /// read (the end of a self-closing stream header): it is asked, with no input, first.
+    Flushing,
+    /// The scanner; rxml is between two top-level elements and holds nothing.
+    Scanning,
+    /// rxml, from the element's first byte: the scanner gave up on it, or a tree was asked for.
+    Parsing,
 }
 
 /// Why the stream cannot go on; each maps onto one stream error condition.
@@ -125,6 +167,9 @@ pub struct StreamParser {
     /// Content namespace rewritten at parse time (for example `jabber:component:accept` to the
     /// canonical `jabber:client`), so the rest of the server sees one stanza namespace.
     namespace_alias: Option<(String, String)>,
+    /// The namespaces the header bound (empty until it is read).
+    header_scope: Arc<Scope>,
+    capture: Option<Capture>,
     failed: Option<ParseError>,
     ended: bool,
 }
@@ -138,9 +183,28 @@ impl StreamParser {
             open: Vec::new(),
             stanza_bytes: 0,
             namespace_alias: None,
+            header_scope: Arc::default(),
+            capture: None,
             failed: None,
             ended: false,
         }
+    }
+
+    /// Makes [`StreamParser::next_frame`] keep the top-level elements named in `wanted`
+    /// (namespace, local name) as bytes. Not with a namespace alias, which bytes cannot carry:
+    /// then every element comes as a tree.
+    pub fn set_capture(&mut self, wanted: Wanted) {
+        // An element rxml has started on is its to finish.
+        let between_elements = self.open.is_empty() && self.stanza_bytes == 0;
+        self.capture = Some(Capture {
+            wanted,
+            lane: if between_elements {
+                Lane::Flushing
+            } else {
+                Lane::Parsing
+            },
+            scanner: Scanner::default(),
+        });
     }
 
     /// Rewrites elements in namespace `from` to namespace `to` as they are parsed.
@@ -156,8 +220,12 @@ impl StreamParser {
     /// Starts a new stream on the same connection (after STARTTLS or SASL success).
     pub fn reset(&mut self) {
         let alias = self.namespace_alias.take();
+        let wanted = self.capture.as_ref().map(|c| c.wanted);
         *self = StreamParser::new(self.limits);
         self.namespace_alias = alias;
+        if let Some(wanted) = wanted {
+            self.set_capture(wanted);
+        }
     }
 
     /// Whether `</stream:stream>` has been seen.
@@ -166,8 +234,45 @@ impl StreamParser {
     }
 
     /// Parses from `data` until one event is complete, leaving the rest of `data` unconsumed.
-    /// `Ok(None)` means everything was consumed and more input is needed.
+    /// `Ok(None)` means everything was consumed and more input is needed. Every element comes
+    /// as a tree (one the fast path of [`StreamParser::next_frame`] had started on is read from
+    /// its first byte, which the fast path leaves in place).
     pub fn next_event(&mut self, data: &mut &[u8]) -> Result<Option<StreamEvent>, ParseError> {
+        self.leave_fast_path();
+        let event = self.parse(data)?;
+        self.rejoin_fast_path(event.as_ref());
+        Ok(event)
+    }
+
+    /// [`StreamParser::next_event`] on a buffer, taking what it consumed off the buffer's front.
+    pub fn next_event_in(&mut self, buf: &mut BytesMut) -> Result<Option<StreamEvent>, ParseError> {
+        self.leave_fast_path();
+        let event = self.parse_in(buf)?;
+        self.rejoin_fast_path(event.as_ref());
+        Ok(event)
+    }
+
+    /// Hands the next element to rxml, whatever the scanner has seen of it.
+    fn leave_fast_path(&mut self) {
+        if let Some(capture) = &mut self.capture {
+            capture.scanner.reset();
+            capture.lane = Lane::Parsing;
+        }
+    }
+
+    /// After rxml gave `event`: whether the scanner may take the next element.
+    fn rejoin_fast_path(&mut self, event: Option<&StreamEvent>) {
+        if let Some(capture) = &mut self.capture {
+            match event {
+                // rxml stops right after the element's last byte.
+                Some(StreamEvent::Stanza(_)) => capture.lane = Lane::Scanning,
+                Some(StreamEvent::Header(_)) => capture.lane = Lane::Flushing,
+                _ => {}
+            }
+        }
+    }
+
+    fn parse(&mut self, data: &mut &[u8]) -> Result<Option<StreamEvent>, ParseError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
@@ -178,6 +283,58 @@ impl StreamParser {
             }
             ok => ok,
         }
+    }
+
+    fn parse_in(&mut self, buf: &mut BytesMut) -> Result<Option<StreamEvent>, ParseError> {
+        let mut data: &[u8] = buf;
+        let result = self.parse(&mut data);
+        let consumed = buf.len() - data.len();
+        buf.advance(consumed);
+        result
+    }
+
+    /// The next event from the front of `buf`, with the top-level elements chosen by
+    /// [`StreamParser::set_capture`] kept as bytes where the fast path can check them (split
+    /// off `buf` without copying). `Ok(None)` means more input is needed.
+    pub fn next_frame(
+        &mut self,
+        buf: &mut BytesMut,
+    ) -> Result<Option<StreamEvent<Stanza>>, ParseError> {
+        loop {
+            let scannable = self.header_bytes.is_none()
+                && !self.ended
+                && self.failed.is_none()
+                && self.namespace_alias.is_none();
+            let capture = match &mut self.capture {
+                Some(capture) if scannable && capture.lane == Lane::Flushing => {
+                    capture.lane = Lane::Scanning;
+                    match self.parse(&mut &[][..])? {
+                        Some(event) => return Ok(Some(event.map(Stanza::Tree))),
+                        None => continue,
+                    }
+                }
+                Some(capture) if scannable && capture.lane == Lane::Scanning => capture,
+                _ => break,
+            };
+            let env = Env {
+                scope: &self.header_scope,
+                limits: &self.limits,
+                wanted: capture.wanted,
+            };
+            match capture.scanner.scan(buf, &env) {
+                Scan::Blank(length) => buf.advance(length),
+                Scan::Element(length, parts) => {
+                    let bytes = buf.split_to(length).freeze();
+                    let raw = RawElement::new(bytes, self.header_scope.clone(), parts);
+                    return Ok(Some(StreamEvent::Stanza(Stanza::Raw(raw))));
+                }
+                Scan::NeedMore => return Ok(None),
+                Scan::Bail => capture.lane = Lane::Parsing,
+            }
+        }
+        let event = self.parse_in(buf)?;
+        self.rejoin_fast_path(event.as_ref());
+        Ok(event.map(|e| e.map(Stanza::Tree)))
     }
 
     fn next_event_inner(&mut self, data: &mut &[u8]) -> Result<Option<StreamEvent>, ParseError> {
@@ -234,7 +391,8 @@ impl StreamParser {
                     )));
                 }
                 let raw = self.header_bytes.take().unwrap_or_default();
-                let mut header = declarations(&raw);
+                let (mut header, scope) = declarations(&raw);
+                self.header_scope = Arc::new(scope);
                 for ((attr_ns, attr_name), value) in attrs.into_iter() {
                     let slot = match (attr_ns.as_str(), attr_name.as_str()) {
                         ("", "to") => &mut header.to,
@@ -346,21 +504,33 @@ fn classify(e: rxml::Error, last_byte: Option<u8>) -> ParseError {
     }
 }
 
-/// Reads the namespace declarations of the stream header from its raw bytes.
-fn declarations(raw: &[u8]) -> StreamHeader {
+/// Reads the namespace declarations of the stream header from its raw bytes: as the header
+/// reports them (no `stream:`), and all of them as the scope stanzas inherit.
+fn declarations(raw: &[u8]) -> (StreamHeader, Scope) {
     let mut header = StreamHeader::default();
+    let mut scope = Scope::default();
     let mut parser = RawParser::new();
     let mut data = raw;
     loop {
         match parser.parse(&mut data, false) {
             Ok(Some(RawEvent::Attribute(_, (prefix, name), value))) => match prefix {
-                None if name.as_str() == "xmlns" => header.default_ns = Some(value),
-                Some(p) if p.as_str() == "xmlns" && name.as_str() != "stream" => {
-                    header.prefixes.push((name.as_str().to_owned(), value))
+                None if name.as_str() == "xmlns" => {
+                    scope.default_ns = value.clone().into();
+                    header.default_ns = Some(value);
+                }
+                Some(p) if p.as_str() == "xmlns" => {
+                    if name.as_str() != "stream" {
+                        header
+                            .prefixes
+                            .push((name.as_str().to_owned(), value.clone()));
+                    }
+                    scope
+                        .prefixes
+                        .push((name.as_str().to_owned().into(), value.into()));
                 }
                 _ => {}
             },
-            Ok(Some(RawEvent::ElementHeadClose(..))) | Ok(None) | Err(_) => return header,
+            Ok(Some(RawEvent::ElementHeadClose(..))) | Ok(None) | Err(_) => return (header, scope),
             Ok(Some(_)) => {}
         }
     }

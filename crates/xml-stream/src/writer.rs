@@ -17,10 +17,10 @@ pub fn write_header(header: &StreamHeader, out: &mut BytesMut) {
     out.put_slice(ns::STREAMS.as_bytes());
     out.put_u8(b'\'');
     if let Some(default_ns) = &header.default_ns {
-        put_attr(out, "xmlns", default_ns);
+        write_attr(out, "xmlns", default_ns);
     }
     for (prefix, uri) in &header.prefixes {
-        put_attr(out, &format!("xmlns:{prefix}"), uri);
+        write_attr(out, &format!("xmlns:{prefix}"), uri);
     }
     let attrs = [
         ("from", &header.from),
@@ -31,7 +31,7 @@ pub fn write_header(header: &StreamHeader, out: &mut BytesMut) {
     ];
     for (name, value) in attrs {
         if let Some(value) = value {
-            put_attr(out, name, value);
+            write_attr(out, name, value);
         }
     }
     out.put_u8(b'>');
@@ -84,7 +84,7 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
     put_qualified(out, element_prefix.as_deref(), el.name());
     let child_default = if in_streams_ns || in_xml_ns || prefixed || element_ns == inherited_ns {
         if prefixed {
-            put_attr(
+            write_attr(
                 out,
                 &format!("xmlns:{}", attr_prefix(&element_ns, 0)),
                 &element_ns,
@@ -92,26 +92,26 @@ fn write_element(el: &Element, inherited_ns: &str, out: &mut BytesMut) {
         }
         inherited_ns
     } else {
-        put_attr(out, "xmlns", &element_ns);
+        write_attr(out, "xmlns", &element_ns);
         &element_ns
     };
     for ((attr_ns, name), value) in el.attrs().iter() {
         let attr_ns = attr_ns.as_str();
         if attr_ns.is_empty() {
-            put_attr(out, name.as_str(), value);
+            write_attr(out, name.as_str(), value);
         } else if attr_ns == ns::XML {
-            put_attr(out, &format!("xml:{}", name.as_str()), value);
+            write_attr(out, &format!("xml:{}", name.as_str()), value);
         } else {
             let index = match declared.iter().position(|d| *d == attr_ns) {
                 Some(i) => i,
                 None => {
                     declared.push(attr_ns);
                     let i = declared.len() - 1;
-                    put_attr(out, &format!("xmlns:{}", attr_prefix(attr_ns, i)), attr_ns);
+                    write_attr(out, &format!("xmlns:{}", attr_prefix(attr_ns, i)), attr_ns);
                     i
                 }
             };
-            put_attr(
+            write_attr(
                 out,
                 &format!("{}:{}", attr_prefix(attr_ns, index), name.as_str()),
                 value,
@@ -151,7 +151,9 @@ fn attr_prefix(attr_ns: &str, index: usize) -> String {
     }
 }
 
-fn put_attr(out: &mut BytesMut, name: &str, value: &str) {
+/// Writes ` name='value'`, escaping the value.
+pub fn write_attr(out: &mut BytesMut, name: &str, value: &str) {
+    out.reserve(name.len() + value.len() + 4);
     out.put_u8(b' ');
     out.put_slice(name.as_bytes());
     out.put_slice(b"='");
@@ -159,8 +161,25 @@ fn put_attr(out: &mut BytesMut, name: &str, value: &str) {
     out.put_u8(b'\'');
 }
 
+/// Bytes that may need escaping somewhere (text or attribute values).
+const SPECIAL: [bool; 256] = {
+    let mut table = [false; 256];
+    let specials = *b"&<>'\"\t\n\r";
+    let mut i = 0;
+    while i < specials.len() {
+        table[specials[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
+
 fn put_escaped(out: &mut BytesMut, text: &str, in_attribute: bool) {
     let bytes = text.as_bytes();
+    // Most text needs no escaping at all.
+    if !bytes.iter().any(|&b| SPECIAL[usize::from(b)]) {
+        out.put_slice(bytes);
+        return;
+    }
     let mut start = 0;
     for (i, b) in bytes.iter().enumerate() {
         let replacement: &[u8] = match b {
