@@ -32,6 +32,10 @@ def c2s(starling_router, workdir, processes):
     )
     start_daemon(workdir, processes, "starling-sm", sm_config(router, workdir), ready_log=r"online at the router")
     comp = connect(router.host, router.port, "fakec2s", "c2s-secret", "fakec2s")
+    # The sm asks every component the router advertises what it is (disco items of the domain);
+    # a c2s does not answer, and neither does this one.
+    probe = comp.next_route().find("{jabber:client}iq")
+    assert probe is not None and probe.find("{http://jabber.org/protocol/disco#info}query") is not None
     yield comp
     comp.close()
 

@@ -82,7 +82,9 @@ pub async fn run(mut conn: Conn, nego: Nego, stream: ClientStream, bound: Bound)
         && tokio::time::timeout(Duration::from_secs(2), &mut writer)
             .await
             .is_ok();
-    if !flushed {
+    if flushed {
+        reader.drain().await;
+    } else {
         tracing::info!(jid = %s.bound.jid, "the client is not reading; resetting the connection");
         reset.reset_on_close();
         writer.abort();

@@ -103,6 +103,7 @@ impl ClientStream {
     pub async fn close(mut self, last: &[u8]) {
         let _ = self.send(last).await;
         let _ = self.transport.shutdown().await;
+        drain(&mut self.transport).await;
     }
 
     /// A new stream on the same connection (after SASL success).
@@ -160,6 +161,26 @@ impl SessionReader {
     pub async fn next_event(&mut self) -> Result<StreamEvent, ReadFail> {
         self.input.next_event(&mut self.read).await
     }
+
+    /// After our closing bytes are written: see [`drain`].
+    pub async fn drain(mut self) {
+        drain(&mut self.read).await;
+    }
+}
+
+/// How long a closed stream keeps reading what the client still sends.
+const DRAIN_LIMIT: Duration = Duration::from_secs(2);
+
+/// Reads and discards input until the client closes too, for at most [`DRAIN_LIMIT`]: a socket
+/// closed with unread input makes the kernel send a reset, and a reset can destroy the stream
+/// error just written before the client reads it (a client in the middle of an oversized
+/// stanza, say).
+async fn drain<R: AsyncRead + Unpin>(read: &mut R) {
+    let mut sink = [0u8; 8192];
+    let _ = tokio::time::timeout(DRAIN_LIMIT, async {
+        while matches!(read.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 /// The connection's TLS facts needed for channel binding: (TLS 1.3?, SNI).
