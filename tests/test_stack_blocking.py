@@ -12,30 +12,14 @@ import xml.etree.ElementTree as ET
 from slixmpp.exceptions import IqError
 
 from helpers.privacy_checks import (
-    BLOCKING, answer, blocking, client, error, is_push, names, ok, ptype, pushed_jids, query, refused,
+    BLOCKING, answer, blocking, client, close_all, error, is_push, names, ok, ptype, pushed_jids, query,
+    refused, scenario,
 )
-from helpers.stack import DOMAIN, register, start_stack
-from helpers.stack_checks import barrier, forget, from_bare, jid, leftovers, make_contacts
-from helpers.xmpp import DEFAULT_TIMEOUT, run_async
+from helpers.stack import DOMAIN
+from helpers.stack_checks import barrier, forget, from_bare, jid, leftovers
+from helpers.xmpp import DEFAULT_TIMEOUT
 
 INFO = "http://jabber.org/protocol/disco#info"
-
-
-def scenario(workdir, processes, body, contacts=(), sm_limits=None, timeout=120):
-    stack = start_stack(workdir, processes, sm_limits=sm_limits)
-
-    async def run():
-        await register(stack, "alice", "bob", "carol", "dave")
-        for a, b in contacts:
-            await make_contacts(stack, a, b)
-        await body(stack)
-
-    run_async(run(), timeout=timeout)
-
-
-async def close_all(*clients):
-    for c in clients:
-        await c.close()
 
 
 def test_blocklist_block_unblock_and_pushes(workdir, processes):

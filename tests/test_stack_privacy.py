@@ -9,33 +9,21 @@ checked behind barriers through a third user."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from functools import partial
 
 from helpers.privacy_checks import (
-    BLOCKING, PRIVACY, answer, blocking, client, error, is_list_push, is_push, item, names, ok, plist,
-    ptype, pushed_jids, query, refused,
+    BLOCKING, PRIVACY, answer, blocking, client, close_all, error, is_list_push, is_push, item, names, ok,
+    plist, ptype, pushed_jids, query, refused,
 )
-from helpers.stack import DOMAIN, register, start_stack
-from helpers.stack_checks import barrier, forget, from_bare, jid, leftovers, make_contacts
-from helpers.xmpp import DEFAULT_TIMEOUT, run_async
+from helpers.privacy_checks import scenario as privacy_scenario
+from helpers.stack import DOMAIN
+from helpers.stack_checks import barrier, forget, from_bare, jid, leftovers
+from helpers.xmpp import DEFAULT_TIMEOUT
 
 PING = "{urn:xmpp:ping}ping"
 
 
-def scenario(workdir, processes, body, contacts=(), sm_limits=None, timeout=150):
-    stack = start_stack(workdir, processes, sm_limits=sm_limits)
-
-    async def run():
-        await register(stack, "alice", "bob", "carol", "dave")
-        for a, b in contacts:
-            await make_contacts(stack, a, b)
-        await body(stack)
-
-    run_async(run(), timeout=timeout)
-
-
-async def close_all(*clients):
-    for c in clients:
-        await c.close()
+scenario = partial(privacy_scenario, timeout=150)
 
 
 def items_of(reply, name: str) -> list[tuple]:

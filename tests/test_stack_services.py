@@ -15,12 +15,11 @@ import time
 import tomllib
 import xml.etree.ElementTree as ET
 
-from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
 from helpers.stack import DOMAIN, login, register, start_stack
-from helpers.stack_checks import barrier, error_of, jid, leftovers, make_contacts, track_iqs
+from helpers.stack_checks import barrier, jid, leftovers, make_contacts, refused, track_iqs
 from helpers.starling import REPO_ROOT
 from helpers.xmpp import DEFAULT_TIMEOUT, Component, run_async
 
@@ -42,15 +41,6 @@ async def client(stack, name: str, **kw):
     for plugin in PLUGINS:
         c.register_plugin(plugin)
     return c
-
-
-async def refused(call) -> tuple[str, str] | None:
-    """Awaits an slixmpp request that must fail; returns its (error type, condition)."""
-    try:
-        answer = await call
-    except IqError as e:
-        return error_of(e.iq)
-    raise AssertionError(f"expected an error, got {answer}")
 
 
 def scenario(stack, names, body, timeout=90):

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from slixmpp.exceptions import IqError
 from slixmpp.plugins.xep_0048.stanza import Bookmarks
 
 from helpers.stack import DOMAIN, login, register, start_stack
-from helpers.stack_checks import barrier, error_of, jid, leftovers, track_iqs
+from helpers.stack_checks import barrier, error_of, jid, leftovers, refused, track_iqs
 from helpers.xmpp import DEFAULT_TIMEOUT, run_async
 
 VCARD = "vcard-temp"
@@ -36,15 +35,6 @@ def scenario(stack, names, body, timeout=90):
         await body()
 
     run_async(run(), timeout=timeout)
-
-
-async def refused(call) -> tuple[str, str] | None:
-    """Awaits an slixmpp request that must fail; returns its (error type, condition)."""
-    try:
-        answer = await call
-    except IqError as e:
-        return error_of(e.iq)
-    raise AssertionError(f"expected an error, got {answer}")
 
 
 def vcard_el(**fields: str) -> ET.Element:

@@ -6,14 +6,33 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .stack import Stack, login
-from .stack_checks import error_of, track_iqs
-from .xmpp import DEFAULT_TIMEOUT
+from .stack import Stack, login, register, start_stack
+from .stack_checks import error_of, make_contacts, track_iqs
+from .xmpp import DEFAULT_TIMEOUT, run_async
 
 PRIVACY = "jabber:iq:privacy"
 BLOCKING = "urn:xmpp:blocking"
 BLOCKING_ERRORS = "urn:xmpp:blocking:errors"
 PLUGINS = ("xep_0030", "xep_0016", "xep_0191", "xep_0199")
+
+
+def scenario(workdir, processes, body, contacts=(), sm_limits=None, timeout=120):
+    """Runs `body(stack)` on a new stack with alice, bob, carol and dave registered and each
+    pair in `contacts` made mutual contacts."""
+    stack = start_stack(workdir, processes, sm_limits=sm_limits)
+
+    async def run():
+        await register(stack, "alice", "bob", "carol", "dave")
+        for a, b in contacts:
+            await make_contacts(stack, a, b)
+        await body(stack)
+
+    run_async(run(), timeout=timeout)
+
+
+async def close_all(*clients):
+    for c in clients:
+        await c.close()
 
 
 async def client(stack: Stack, name: str, **kw):

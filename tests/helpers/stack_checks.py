@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import xml.etree.ElementTree as ET
 
+from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
@@ -34,6 +35,15 @@ def track_iqs(client: Client) -> Client:
 def error_of(stanza) -> tuple[str, str] | None:
     """(type, condition) of a stanza error, or None."""
     return stanza_error(stanza)
+
+
+async def refused(call) -> tuple[str, str] | None:
+    """Awaits an slixmpp request that must fail; returns its (error type, condition)."""
+    try:
+        answer = await call
+    except IqError as e:
+        return error_of(e.iq)
+    raise AssertionError(f"expected an error, got {answer}")
 
 
 def is_error(stanza, condition: str) -> bool:

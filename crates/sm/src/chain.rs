@@ -109,14 +109,10 @@ pub struct Chains {
 impl Chains {
     /// Runs `in-sess`; returns the stanza if no module consumed it.
     pub async fn in_sess(&self, core: &mut Core, sid: &str, stanza: Element) -> Option<Element> {
-        let mut stanza = stanza;
-        for module in &self.in_sess {
-            match module.in_sess(core, sid, stanza).await {
-                Flow::Pass(st) => stanza = st,
-                Flow::Done => return None,
-            }
-        }
-        Some(stanza)
+        run(&self.in_sess, core, sid, stanza, |m, c, sid, s| {
+            m.in_sess(c, sid, s)
+        })
+        .await
     }
 
     pub async fn pkt_user(
@@ -125,7 +121,7 @@ impl Chains {
         user: &BareJid,
         stanza: Element,
     ) -> Option<Element> {
-        run_for_user(&self.pkt_user, core, user, stanza, |m, c, u, s| {
+        run(&self.pkt_user, core, user, stanza, |m, c, u, s| {
             m.pkt_user(c, u, s)
         })
         .await
@@ -137,21 +133,17 @@ impl Chains {
         user: &BareJid,
         stanza: Element,
     ) -> Option<Element> {
-        run_for_user(&self.pkt_unknown_user, core, user, stanza, |m, c, u, s| {
+        run(&self.pkt_unknown_user, core, user, stanza, |m, c, u, s| {
             m.pkt_unknown_user(c, u, s)
         })
         .await
     }
 
     pub async fn pkt_sm(&self, core: &mut Core, stanza: Element) -> Option<Element> {
-        let mut stanza = stanza;
-        for module in &self.pkt_sm {
-            match module.pkt_sm(core, stanza).await {
-                Flow::Pass(st) => stanza = st,
-                Flow::Done => return None,
-            }
-        }
-        Some(stanza)
+        run(&self.pkt_sm, core, &(), stanza, |m, c, (), s| {
+            m.pkt_sm(c, s)
+        })
+        .await
     }
 
     pub async fn pkt_router(&self, core: &mut Core, name: &str, available: bool) {
@@ -181,20 +173,20 @@ impl Chains {
     }
 }
 
-/// One module's step in a chain about a user.
-type UserStep = for<'a> fn(&'a dyn Module, &'a mut Core, &'a BareJid, Element) -> Step<'a>;
+/// One module's step in a chain about `about` (a session id, a user, or nothing).
+type ChainStep<A> = for<'a> fn(&'a dyn Module, &'a mut Core, &'a A, Element) -> Step<'a>;
 
-/// Runs a chain about `user`; returns the stanza if no module consumed it.
-async fn run_for_user(
+/// Runs a chain of stanza steps; returns the stanza if no module consumed it.
+async fn run<A: ?Sized>(
     modules: &[Rc<dyn Module>],
     core: &mut Core,
-    user: &BareJid,
+    about: &A,
     stanza: Element,
-    step: UserStep,
+    step: ChainStep<A>,
 ) -> Option<Element> {
     let mut stanza = stanza;
     for module in modules {
-        match step(module.as_ref(), core, user, stanza).await {
+        match step(module.as_ref(), core, about, stanza).await {
             Flow::Pass(st) => stanza = st,
             Flow::Done => return None,
         }

@@ -33,6 +33,14 @@ impl Session {
     pub fn bare(&self) -> BareJid {
         self.jid.to_bare()
     }
+
+    /// What message delivery (RFC 6121 §8.5) weighs about this resource.
+    pub fn resource(&self) -> crate::delivery::Resource {
+        crate::delivery::Resource {
+            available: self.available,
+            priority: self.priority,
+        }
+    }
 }
 
 /// All sessions on this sm.

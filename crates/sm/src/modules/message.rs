@@ -21,13 +21,7 @@ impl Module for Message {
             return pass(st);
         }
         let sessions = core.sessions_of(user);
-        let resources: Vec<Resource> = sessions
-            .iter()
-            .map(|s| Resource {
-                available: s.available,
-                priority: s.priority,
-            })
-            .collect();
+        let resources: Vec<Resource> = sessions.iter().map(|s| s.resource()).collect();
         let typ = stanza::typ(&st).to_owned();
         let target = match stanza::to(&st) {
             Ok(Some(to)) if to.is_full() => {

@@ -217,6 +217,18 @@ async fn edit_list(
     {
         return Ok(Err("not-acceptable"));
     }
+    commit_list(core, sid, iq, before, name).await
+}
+
+/// The list `name` was stored or removed: the result, then the list and any blocklist change
+/// pushed.
+async fn commit_list(
+    core: &mut Core,
+    sid: &str,
+    iq: &Element,
+    before: Before,
+    name: &str,
+) -> Outcome {
     let pushes = Pushes {
         list: Some(name),
         blocklist: BlocklistPush::Changes,
@@ -253,10 +265,5 @@ async fn remove_list(
         }
     }
     core.storage.remove_privacy_list(user, name).await?;
-    let pushes = Pushes {
-        list: Some(name),
-        blocklist: BlocklistPush::Changes,
-    };
-    commit(core, sid, iq, before, pushes).await;
-    Ok(Ok(()))
+    commit_list(core, sid, iq, before, name).await
 }

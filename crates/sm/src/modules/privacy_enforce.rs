@@ -162,13 +162,7 @@ fn targets(core: &Core, user: &BareJid, st: &Element, traffic: Traffic) -> Vec<S
             .map(|s| s.id.clone())
             .collect(),
         Traffic::Message => {
-            let resources: Vec<Resource> = sessions
-                .iter()
-                .map(|s| Resource {
-                    available: s.available,
-                    priority: s.priority,
-                })
-                .collect();
+            let resources: Vec<Resource> = sessions.iter().map(|s| s.resource()).collect();
             let target = match stanza::to(st) {
                 Ok(Some(to)) if to.is_full() => {
                     delivery::message_to_full(&resources, None, stanza::typ(st))
