@@ -8,6 +8,7 @@ use daemon::ConfigError;
 use serde::Deserialize;
 use storage::StorageConfig;
 
+use crate::modules::announce::AclSettings;
 use crate::modules::disco_settings::DiscoSettings;
 use crate::modules::version::VersionSettings;
 
@@ -25,6 +26,7 @@ pub struct Config {
     pub limits: Limits,
     pub disco: DiscoSettings,
     pub version: VersionSettings,
+    pub acl: AclSettings,
 }
 
 /// Per-user limits.
@@ -67,6 +69,7 @@ impl Default for Config {
             limits: Limits::default(),
             disco: DiscoSettings::default(),
             version: VersionSettings::default(),
+            acl: AclSettings::default(),
         }
     }
 }
@@ -119,6 +122,9 @@ fn check(path: &Path, config: &mut Config) -> Result<(), ConfigError> {
         ));
     }
     if let Some((key, problem)) = config.disco.contacts.problem() {
+        return Err(ConfigError::new(path, key, problem));
+    }
+    if let Some((key, problem)) = config.acl.problem() {
         return Err(ConfigError::new(path, key, problem));
     }
     Ok(())
@@ -179,5 +185,16 @@ mod tests {
         assert!(err.to_string().contains("abus"), "{err}");
         let err = parse(&format!("{base}[version]\nshow_os = false\n")).expect_err("unknown key");
         assert!(err.to_string().contains("show_os"), "{err}");
+    }
+
+    #[test]
+    fn acl_table() {
+        let base = "[router]\nuser = \"sm\"\npassword = \"x\"\n";
+        let ok = parse(&format!("{base}[acl]\nadmins = [\"admin@localhost\"]\n")).expect("ok");
+        assert_eq!(ok.config.acl.admins, vec!["admin@localhost".to_owned()]);
+        let err = parse(&format!("{base}[acl]\nadmins = [\"a@b@c\"]\n")).expect_err("bad JID");
+        assert_eq!(err.key(), Some("acl.admins[0]"));
+        let err = parse(&format!("{base}[acl]\nbroadcast = []\n")).expect_err("unknown key");
+        assert!(err.to_string().contains("broadcast"), "{err}");
     }
 }

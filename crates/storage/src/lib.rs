@@ -15,6 +15,7 @@ mod connection;
 mod error;
 mod last_activity;
 pub mod migrations;
+mod motd;
 mod offline;
 mod portable;
 mod privacy;
@@ -25,14 +26,17 @@ mod rows;
 mod storage;
 mod subscription_requests;
 mod types;
+mod vacation;
 mod vcard;
 
 pub use config::StorageConfig;
 pub use error::StorageError;
 pub use last_activity::LastLogout;
+pub use motd::Motd;
 pub use privacy_types::{PrivacyItem, PrivacyList, PrivacyMatch, PrivacyStanzas};
 pub use storage::Storage;
 pub use types::{RosterChange, RosterItem, Subscription};
+pub use vacation::Vacation;
 
 /// Re-exported so callers name the same types as the API.
 pub use jid::BareJid;

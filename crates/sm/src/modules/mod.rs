@@ -13,6 +13,7 @@ use std::rc::Rc;
 use crate::chain::{Chains, Module};
 use crate::config::Config;
 
+pub mod announce;
 pub mod blocking;
 pub mod components;
 pub mod deliver;
@@ -39,6 +40,7 @@ pub mod service;
 pub mod session_iq;
 pub mod subscriptions;
 pub mod unaddressed;
+pub mod vacation;
 pub mod vcard;
 pub mod version;
 
@@ -61,6 +63,7 @@ pub fn standard(config: &Config) -> Chains {
     let vcard: Rc<dyn Module> = Rc::new(vcard::Vcard);
     let private: Rc<dyn Module> = Rc::new(private::Private);
     let deliver: Rc<dyn Module> = Rc::new(deliver::Deliver);
+    let announce: Rc<dyn Module> = Rc::new(announce::Announce::new(&config.acl));
     let privacy_enforce: Rc<dyn Module> = Rc::new(privacy_enforce::PrivacyEnforce);
     let chains = Chains {
         in_sess: vec![
@@ -73,6 +76,7 @@ pub fn standard(config: &Config) -> Chains {
             unaddressed,
             last.clone(),
             subscriptions.clone(),
+            announce.clone(),
             presence.clone(),
             deliver.clone(),
         ],
@@ -86,6 +90,7 @@ pub fn standard(config: &Config) -> Chains {
             private.clone(),
             subscriptions,
             presence.clone(),
+            Rc::new(vacation::Vacation),
             message,
             offline,
             deliver,
@@ -102,6 +107,7 @@ pub fn standard(config: &Config) -> Chains {
             last.clone(),
             vcard,
             private,
+            announce,
         ],
         pkt_router: vec![components],
         sess_end: vec![presence, last],

@@ -17,6 +17,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("0003_last_activity.sql"),
     include_str!("0004_vcard_private.sql"),
     include_str!("0005_privacy.sql"),
+    include_str!("0006_vacation.sql"),
+    include_str!("0007_motd.sql"),
 ];
 
 /// The schema version this code writes.
