@@ -18,7 +18,7 @@
 //! blocked sender is not answered. Unlike jabberd2 (whose `TODO` it was), a sender is answered
 //! once, and also while the user is online.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use jid::{BareJid, Jid};
 use minidom::Element;
@@ -48,87 +48,6 @@ enum Set {
     Clear,
 }
 
-/// An XEP-0082 DateTime (`CCYY-MM-DDThh:mm:ss[.sss](Z|(+|-)hh:mm)`) as a time.
-fn parse_datetime(text: &str) -> Option<SystemTime> {
-    let b = text.as_bytes();
-    let num = |range| num_in(text, range);
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || s > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            let (oh, om) = (num_in(rest, 1..3)?, num_in(rest, 4..6)?);
-            if oh > 23 || om > 59 {
-                return None;
-            }
-            sign * (oh * 3600 + om * 60)
-        }
-    };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
-    Some(if secs >= 0 {
-        UNIX_EPOCH + Duration::from_secs(secs as u64)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs())
-    })
-}
-
-fn num_in(text: &str, range: std::ops::Range<usize>) -> Option<i64> {
-    let s = text.get(range)?;
-    if !s.bytes().all(|c| c.is_ascii_digit()) {
-        return None;
-    }
-    s.parse().ok()
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm, the inverse of
-/// [`time::stamp`]'s).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 fn bound(query: &Element, name: &str) -> Result<Option<Option<SystemTime>>, &'static str> {
     let Some(el) = query.get_child(name, NS) else {
         return Ok(None);
@@ -138,7 +57,7 @@ fn bound(query: &Element, name: &str) -> Result<Option<Option<SystemTime>>, &'st
     if text.is_empty() {
         return Ok(Some(None));
     }
-    parse_datetime(text)
+    time::parse(text)
         .map(|t| Some(Some(t)))
         .ok_or("bad-request")
 }
@@ -281,6 +200,7 @@ impl Module for Vacation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn secs(t: SystemTime) -> i64 {
         match t.duration_since(UNIX_EPOCH) {
@@ -291,7 +211,7 @@ mod tests {
 
     #[test]
     fn datetimes_parse_with_offsets_and_fractions() {
-        let p = |s| parse_datetime(s).map(secs);
+        let p = |s| time::parse(s).map(secs);
         assert_eq!(p("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(p("2023-11-14T22:13:20Z"), Some(1_700_000_000));
         assert_eq!(p("2023-11-14T22:13:20.123Z"), Some(1_700_000_000));
@@ -311,14 +231,14 @@ mod tests {
             "2023-11-14T22:13:20+0200",
             "2023-11-14 22:13:20Z",
         ] {
-            assert_eq!(parse_datetime(bad), None, "{bad}");
+            assert_eq!(time::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn stamps_read_back() {
         for s in [0u64, 951_782_400, 1_700_000_000] {
-            assert_eq!(parse_datetime(&time::stamp(s)).map(secs), Some(s as i64));
+            assert_eq!(time::parse(&time::stamp(s)).map(secs), Some(s as i64));
         }
     }
 
