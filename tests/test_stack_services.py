@@ -18,10 +18,10 @@ import xml.etree.ElementTree as ET
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from helpers.stack import DOMAIN, login, register, start_stack
-from helpers.stack_checks import barrier, jid, leftovers, make_contacts, refused, track_iqs
+from helpers.stack import DOMAIN, start_stack
+from helpers.stack_checks import barrier, jid, leftovers, make_contacts, refused, plugged_client, scenario
 from helpers.starling import REPO_ROOT
-from helpers.xmpp import DEFAULT_TIMEOUT, Component, run_async
+from helpers.xmpp import DEFAULT_TIMEOUT, Component
 
 INFO = "http://jabber.org/protocol/disco#info"
 ITEMS = "http://jabber.org/protocol/disco#items"
@@ -37,18 +37,7 @@ BOT, BOT_SECRET = f"bot.{DOMAIN}", "bot-secret"
 
 
 async def client(stack, name: str, **kw):
-    c = track_iqs(await login(stack, name, **kw))
-    for plugin in PLUGINS:
-        c.register_plugin(plugin)
-    return c
-
-
-def scenario(stack, names, body, timeout=90):
-    async def run():
-        await register(stack, *names)
-        await body()
-
-    run_async(run(), timeout=timeout)
+    return await plugged_client(stack, name, PLUGINS, **kw)
 
 
 def refuse(iq) -> None:

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 
 from slixmpp.plugins.xep_0048.stanza import Bookmarks
 
-from helpers.stack import DOMAIN, login, register, start_stack
-from helpers.stack_checks import barrier, error_of, jid, leftovers, refused, track_iqs
-from helpers.xmpp import DEFAULT_TIMEOUT, run_async
+from helpers.stack import DOMAIN, start_stack
+from helpers.stack_checks import barrier, error_of, jid, leftovers, refused, plugged_client, scenario
+from helpers.xmpp import DEFAULT_TIMEOUT
 
 VCARD = "vcard-temp"
 PRIVATE = "jabber:iq:private"
@@ -23,18 +23,7 @@ PLUGINS = ("xep_0030", "xep_0054", "xep_0049", "xep_0048")
 
 
 async def client(stack, name: str, **kw):
-    c = track_iqs(await login(stack, name, **kw))
-    for plugin in PLUGINS:
-        c.register_plugin(plugin)
-    return c
-
-
-def scenario(stack, names, body, timeout=90):
-    async def run():
-        await register(stack, *names)
-        await body()
-
-    run_async(run(), timeout=timeout)
+    return await plugged_client(stack, name, PLUGINS, **kw)
 
 
 def vcard_el(**fields: str) -> ET.Element:

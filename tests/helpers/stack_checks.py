@@ -16,8 +16,8 @@ from slixmpp.exceptions import IqError
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import MatchXPath
 
-from .stack import DOMAIN, Client, Stack, login
-from .xmpp import stanza_error
+from .stack import DOMAIN, Client, Stack, login, register
+from .xmpp import run_async, stanza_error
 
 _markers = itertools.count(1)
 
@@ -122,3 +122,21 @@ async def make_contacts(stack: Stack, a: str, b: str) -> None:
     finally:
         await ca.close()
         await cb.close()
+
+
+async def plugged_client(stack: Stack, name: str, plugins, **kw) -> Client:
+    """A logged-in client with IQ tracking and the given slixmpp plugins."""
+    c = track_iqs(await login(stack, name, **kw))
+    for plugin in plugins:
+        c.register_plugin(plugin)
+    return c
+
+
+def scenario(stack: Stack, names, body, timeout=90) -> None:
+    """Registers `names`, then runs the coroutine function `body`, bounded by `timeout`."""
+
+    async def run():
+        await register(stack, *names)
+        await body()
+
+    run_async(run(), timeout=timeout)

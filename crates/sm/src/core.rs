@@ -100,9 +100,8 @@ impl Core {
             }
             // The router picks the sm instance by the bare JID as written, and session start
             // names the user canonically: write it the same way here.
-            let canonical = to.to_string();
-            if stanza.attr("to") != Some(canonical.as_str()) {
-                stanza::set_attr(&mut stanza, "to", canonical);
+            if stanza.attr("to") != Some(to.as_str()) {
+                stanza::set_attr(&mut stanza, "to", to.as_str());
             }
         }
         let from = match stanza::from(&stanza) {

@@ -15,7 +15,7 @@
 //! carrying the configured text, once per sender (bare JID) and period. Like jabberd2, only
 //! "real, human users" are answered, whose `from` has a localpart and a resource; never the user
 //! themself, nor `error`, `groupchat` or `headline` messages. Privacy lists run first, so a
-//! blocked sender is not answered. Unlike jabberd2 (whose `TODO` it was), a sender is answered
+//! blocked sender is not answered. Unlike jabberd2 (which left it as future work), a sender is answered
 //! once, and also while the user is online.
 
 use std::time::{SystemTime, UNIX_EPOCH};
